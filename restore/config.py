@@ -6,6 +6,7 @@ Everything here serialises to plain JSON (``to_dict`` / ``from_dict``); unknown 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 MODEL_RATE = 48_000  # Hz: the rate the network works at
@@ -42,3 +43,104 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_ready(item) for item in value]
     return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Model, diffusion and training configs (owned by the model/training part).
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the conditional 1D U-Net (see docs/model.md for the reasoning)."""
+
+    channels: tuple[int, ...] = (16, 48, 96, 192, 256)  # width of each level, full rate first
+    strides: tuple[int, ...] = (4, 4, 4, 4)  # down-sampling between consecutive levels
+    blocks: tuple[int, ...] = (1, 1, 2, 2, 2)  # residual blocks per level (encoder and decoder)
+    kernel_size: int = 3  # odd kernel of the residual convolutions
+    dilations: tuple[int, ...] = (1, 3)  # dilation cycle inside a level's blocks
+    bottleneck_attention: int = 2  # self-attention layers at the lowest rate
+    attention_heads: int = 4  # heads of each attention layer
+    embed_dim: int = 128  # width of the noise/task/cutoff embedding that drives FiLM
+    noise_fourier: int = 64  # Fourier features of c_noise
+    cutoff_fourier: int = 16  # Fourier features of the normalised cutoff frequency
+    num_tasks: int = len(TASKS)  # size of the task embedding table
+    groups: int = 8  # GroupNorm groups (must divide every width)
+
+    @property
+    def length_multiple(self) -> int:
+        """Input lengths are padded internally to a multiple of this (product of strides)."""
+        multiple = 1
+        for stride in self.strides:
+            multiple *= stride
+        return multiple
+
+    def __post_init__(self) -> None:
+        if len(self.strides) != len(self.channels) - 1 or len(self.blocks) != len(self.channels):
+            raise ValueError(
+                "ModelConfig: need len(strides) == len(channels) - 1 == len(blocks) - 1"
+            )
+        if any(width % self.groups for width in self.channels):
+            raise ValueError("ModelConfig: every channel width must be a multiple of groups")
+        if self.kernel_size % 2 == 0:
+            raise ValueError("ModelConfig: kernel_size must be odd")
+        if any(stride < 2 or stride % 2 for stride in self.strides):
+            raise ValueError("ModelConfig: strides must be even numbers >= 2")
+
+    @classmethod
+    def tiny(cls) -> ModelConfig:
+        """A few-thousand-parameter model for tests (fast on CPU, untrained quality)."""
+        return cls(
+            channels=(8, 16, 16),
+            strides=(4, 2),
+            blocks=(1, 1, 1),
+            kernel_size=3,
+            dilations=(1,),
+            bottleneck_attention=1,
+            attention_heads=2,
+            embed_dim=32,
+            noise_fourier=8,
+            cutoff_fourier=4,
+            groups=4,
+        )
+
+
+@dataclass(frozen=True)
+class DiffusionConfig:
+    """EDM (Karras et al. 2022) preconditioning, training noise and sampling defaults."""
+
+    sigma_data: float = 0.5  # std of the (level-normalised) training audio
+    sigma_min: float = 0.002  # lowest sampling noise level
+    sigma_max: float = 20.0  # highest sampling noise level (conditional task: no need for 80)
+    rho: float = 7.0  # Karras schedule curvature (EDM eq. 5)
+    p_mean: float = -1.2  # log-normal training sigma: mean of ln(sigma)
+    p_std: float = 1.2  # log-normal training sigma: std of ln(sigma)
+    default_steps: int = 16  # sampler steps when the caller gives none
+    default_sampler: str = "dpmpp_2m"  # one of restore.diffusion.sampling.SAMPLERS
+    level_rms: float = 0.5  # known audio is scaled to this RMS before the network sees it
+    level_floor: float = 1e-4  # RMS below which audio counts as silence (no amplification)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation and bookkeeping of one training run."""
+
+    batch_size: int = 48  # clips per optimiser step (per process under DDP)
+    clip_samples: int = 65_536  # samples per training clip at 48 kHz (~1.37 s)
+    learning_rate: float = 4e-4  # peak AdamW learning rate
+    weight_decay: float = 0.01  # AdamW decoupled weight decay
+    betas: tuple[float, ...] = (0.9, 0.99)  # AdamW betas
+    warmup_steps: int = 500  # linear warm-up steps
+    total_steps: int = 100_000  # cosine decay horizon (training may stop earlier)
+    min_lr_ratio: float = 0.05  # cosine floor as a fraction of the peak
+    grad_clip: float = 1.0  # max global gradient norm
+    ema_decay: float = 0.999  # EMA of weights per step
+    bf16: bool = True  # bf16 autocast on CUDA (ignored on CPU)
+    compile: bool = False  # torch.compile the network on CUDA
+    seed: int = 0  # seeds weights, data order, pairs and noise
+    num_workers: int = 4  # DataLoader workers (0 = load in the main process)
+    log_every: int = 50  # steps between log lines
+    val_every: int = 1000  # steps between validation passes
+    ckpt_every: int = 1000  # steps between checkpoints (also the data-stream segment length)
+    val_clips: int = 16  # fixed validation pairs
+    val_steps: int = 8  # sampler steps for the validation LSD
+    task_weights: tuple[float, ...] = (1.0, 1.0, 1.0)  # relative frequency of each task

@@ -1,0 +1,32 @@
+"""Seeded, vectorized torch degradations: each returns ``(degraded, mask)``.
+
+Audio is ``[batch, channels, time]``; masks are ``[batch, 1, time]`` with 1 = reliable sample.
+Every random draw comes from the caller's ``torch.Generator``; the same seed gives the same
+output on a given device. All but :mod:`.codec` (libsndfile, CPU) run on CPU or CUDA tensors.
+"""
+
+from data_prep.degradations.artifacts import clicks, clipping, crackle, hiss, hum, wow_flutter
+from data_prep.degradations.band import (
+    PROTOTYPES,
+    RESAMPLE_RATES,
+    lowpass_filters,
+    resample_down_up,
+)
+from data_prep.degradations.gaps import GAP_FILLS, gaps, intervals_mask, transition
+
+__all__ = [
+    "GAP_FILLS",
+    "PROTOTYPES",
+    "RESAMPLE_RATES",
+    "clicks",
+    "clipping",
+    "crackle",
+    "gaps",
+    "hiss",
+    "hum",
+    "intervals_mask",
+    "lowpass_filters",
+    "resample_down_up",
+    "transition",
+    "wow_flutter",
+]

@@ -1,0 +1,155 @@
+"""Fixed, seeded evaluation cases built from the held-out split of a corpus.
+
+A corpus is data_prep's format (``manifest.json`` + shards, see :mod:`data_prep.shards`). From
+its ``test`` split ``clips_per_condition`` clips of ``clip_seconds`` are drawn with a seeded
+generator, and every condition degrades the same clips:
+
+* inpaint ``gap_<ms>ms``: one gap of that length, zero-filled, its start drawn uniformly so the
+  gap lies inside the middle 60 % of the clip;
+* bandwidth ``from_<rate>Hz``: the reference sinc-resampled down to ``rate`` (cutoff rate / 2);
+  ``mp3_44100Hz``: low-passed at 16 kHz (the usual cutoff of a 128 kbit/s MP3 encoder) and
+  resampled to 44.1 kHz (cutoff 16 kHz);
+* transition ``bridge_<s>s``: the middle ``s`` seconds cut out, clip A = what comes before,
+  clip B = what comes after, so a bridge can be scored against the true middle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from data_prep import shards
+from restore import dsp
+from restore.config import MODEL_RATE
+from restore.errors import RestoreError
+
+GAP_MS = (10, 50, 100, 200, 400, 800)
+BANDWIDTH_RATES = (8000, 16000, 22050)
+MP3_RATE, MP3_CUTOFF_HZ = 44100, 16000.0
+TRANSITION_SECONDS = (0.5, 1.0, 2.0)
+MIN_CLIP_RMS = 1e-3  # clips quieter than -60 dBFS RMS are skipped (metrics of silence mislead)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One degraded clip with its reference (all audio ``[channels, frames]`` float32).
+
+    ``degraded`` is the methods' input at ``input_rate``: the zero-filled clip (inpaint,
+    transition: zeros over the bridge) or the band-limited clip (bandwidth). ``region`` is the
+    gap or bridge ``[start, end)`` in reference samples; ``cutoff_hz`` the known band's edge.
+    """
+
+    task: str
+    condition: str
+    clip: int
+    reference: np.ndarray
+    degraded: np.ndarray
+    input_rate: int = MODEL_RATE
+    region: tuple[int, int] | None = None
+    cutoff_hz: float = MODEL_RATE / 2
+    params: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"{self.task}/{self.condition}/clip{self.clip}"
+
+    @property
+    def seconds(self) -> float:
+        """Duration of the reference (the restored output) in seconds."""
+        return self.reference.shape[-1] / MODEL_RATE
+
+
+def load_test_clips(
+    corpus_dir: str | Path, count: int, clip_seconds: float, seed: int, split: str = "test"
+) -> list[np.ndarray]:
+    """``count`` clips ``[1, clip_seconds * 48000]`` float32 from ``split`` of a corpus.
+
+    Clips are picked in a seeded order among those long and loud enough; a clip longer than
+    ``clip_seconds`` is cropped at its middle. RestoreError when there are not enough.
+    """
+    manifest = shards.read_manifest(corpus_dir)
+    frames = int(round(clip_seconds * MODEL_RATE))
+    listed = sorted(
+        (clip for clip in manifest["clips"] if clip["split"] == split and clip["frames"] >= frames),
+        key=lambda clip: (clip["shard"], clip["offset"]),
+    )
+    order = np.random.default_rng(seed).permutation(len(listed))
+    chosen, cache = [], {}
+    for index in order:
+        clip = listed[index]
+        if clip["shard"] not in cache:
+            cache[clip["shard"]] = shards.load_shard(Path(corpus_dir) / clip["shard"])
+        start = clip["offset"] + (clip["frames"] - frames) // 2
+        audio = cache[clip["shard"]][start : start + frames].astype(np.float32) / 32768.0
+        if np.sqrt(np.mean(audio**2)) >= MIN_CLIP_RMS:
+            chosen.append(audio[None, :])
+        if len(chosen) == count:
+            return chosen
+    raise RestoreError(corpus_dir, f"only {len(chosen)} usable {split!r} clips of at least "
+                                   f"{clip_seconds} s (need {count})")
+
+
+def inpaint_case(reference: np.ndarray, clip: int, gap_ms: float, rng: np.random.Generator) -> Case:
+    """Zero a ``gap_ms`` gap placed uniformly inside the middle 60 % of ``reference``."""
+    length = reference.shape[-1]
+    gap = int(round(gap_ms * MODEL_RATE / 1000))
+    low, high = int(0.2 * length), int(0.8 * length) - gap
+    if high <= low:
+        raise ValueError(f"clip of {length} samples too short for a {gap_ms} ms gap")
+    start = int(rng.integers(low, high + 1))
+    degraded = reference.copy()
+    degraded[:, start : start + gap] = 0.0
+    return Case("inpaint", f"gap_{gap_ms:g}ms", clip, reference, degraded,
+                region=(start, start + gap), params={"gap_ms": gap_ms})
+
+
+def bandwidth_case(reference: np.ndarray, clip: int, input_rate: int, mp3_like: bool) -> Case:
+    """Band-limit ``reference`` (48 kHz) to ``input_rate`` (after a 16 kHz low-pass if MP3-like)."""
+    audio = torch.from_numpy(reference)
+    cutoff = input_rate / 2
+    if mp3_like:
+        audio = dsp.lowpass(audio[None], MP3_CUTOFF_HZ, MODEL_RATE)[0]
+        cutoff = MP3_CUTOFF_HZ
+    degraded = dsp.resample(audio, MODEL_RATE, input_rate).numpy().astype(np.float32)
+    condition = f"mp3_{input_rate}Hz" if mp3_like else f"from_{input_rate}Hz"
+    return Case("bandwidth", condition, clip, reference, degraded, input_rate=input_rate,
+                cutoff_hz=float(cutoff), params={"input_rate": input_rate, "cutoff_hz": cutoff})
+
+
+def transition_case(reference: np.ndarray, clip: int, seconds: float) -> Case:
+    """Cut the middle ``seconds`` out of ``reference``: A before it, B after it."""
+    length = reference.shape[-1]
+    bridge = int(round(seconds * MODEL_RATE))
+    if bridge >= length - 2 * MODEL_RATE // 10:
+        raise ValueError(f"clip of {length} samples too short for a {seconds} s bridge")
+    start = (length - bridge) // 2
+    degraded = reference.copy()
+    degraded[:, start : start + bridge] = 0.0
+    return Case("transition", f"bridge_{seconds:g}s", clip, reference, degraded,
+                region=(start, start + bridge), params={"seconds": seconds})
+
+
+def build_cases(
+    clips: list[np.ndarray],
+    seed: int,
+    *,
+    gap_ms: tuple[float, ...] = GAP_MS,
+    bandwidth_rates: tuple[int, ...] = BANDWIDTH_RATES,
+    mp3: bool = True,
+    transition_seconds: tuple[float, ...] = TRANSITION_SECONDS,
+) -> list[Case]:
+    """Every condition applied to every clip, in a fixed order; gap positions from ``seed``."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for milliseconds in gap_ms:
+        cases += [inpaint_case(clip, index, milliseconds, rng) for index, clip in enumerate(clips)]
+    for rate in bandwidth_rates:
+        cases += [bandwidth_case(clip, index, rate, False) for index, clip in enumerate(clips)]
+    if mp3:
+        cases += [bandwidth_case(clip, index, MP3_RATE, True) for index, clip in enumerate(clips)]
+    for seconds in transition_seconds:
+        cases += [transition_case(clip, index, seconds) for index, clip in enumerate(clips)]
+    return cases

@@ -1,0 +1,78 @@
+"""EDM preconditioning and training loss around a plain network (Karras et al. 2022, "EDM").
+
+``Denoiser(network, config)(x, sigma, **conditioning)`` is D(x; sigma): the estimate of the
+clean signal. Samplers only ever call this; the network never sees sigma directly.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from restore.config import DiffusionConfig
+
+
+class Denoiser(nn.Module):
+    """D(x; sigma) = c_skip x + c_out F(c_in x, c_noise; conditioning)  (EDM eq. 7).
+
+    ``conditioning`` is passed to the network untouched: ``degraded, mask [batch, 1, time]``,
+    ``task_id [batch]`` long, ``cutoff_hz [batch]`` float.
+    """
+
+    def __init__(self, network: nn.Module, config: DiffusionConfig) -> None:
+        super().__init__()
+        self.network = network
+        self.config = config
+
+    def scalings(self, sigma: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``(c_skip, c_out, c_in, c_noise)`` for ``sigma [batch]`` (EDM Table 1, "Ours")."""
+        sigma_data = self.config.sigma_data
+        total = sigma**2 + sigma_data**2
+        c_skip = sigma_data**2 / total  # EDM eq. 7 / Table 1: c_skip
+        c_out = sigma * sigma_data / total.sqrt()  # Table 1: c_out
+        c_in = 1.0 / total.sqrt()  # Table 1: c_in
+        c_noise = sigma.log() / 4.0  # Table 1: c_noise = ln(sigma) / 4
+        return c_skip, c_out, c_in, c_noise
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor, **conditioning: torch.Tensor):
+        """``x [batch, 1, time]``, ``sigma`` scalar or ``[batch]`` -> D(x; sigma), like ``x``."""
+        sigma = torch.as_tensor(sigma, dtype=torch.float32, device=x.device)
+        sigma = sigma.reshape(-1).expand(x.shape[0])
+        c_skip, c_out, c_in, c_noise = (c[:, None, None] for c in self.scalings(sigma))
+        raw = self.network(x * c_in, c_noise.reshape(-1), **conditioning).float()
+        return c_skip * x + c_out * raw  # EDM eq. 7
+
+    def loss(
+        self,
+        clean: torch.Tensor,
+        noise: torch.Tensor,
+        sigma: torch.Tensor,
+        *,
+        project=None,
+        unknown_fraction: torch.Tensor | None = None,
+        **conditioning: torch.Tensor,
+    ) -> torch.Tensor:
+        """Per-item weighted denoising loss ``[batch]`` (EDM eq. 2 and Table 1's lambda).
+
+        ``clean, noise [batch, 1, time]``, ``sigma [batch]``. ``project`` (the known-data
+        projection) is applied to D before the error, so only what the model must invent counts;
+        dividing by ``unknown_fraction [batch]`` keeps short gaps from vanishing in the mean.
+        """
+        noisy = clean + noise * sigma[:, None, None]  # y + n, n ~ N(0, sigma^2 I)
+        denoised = self(noisy, sigma, **conditioning)
+        if project is not None:
+            denoised = project(denoised)
+        error = (denoised - clean).square().mean(dim=(1, 2))
+        if unknown_fraction is not None:
+            error = error / unknown_fraction.clamp_min(1e-2)
+        return self.loss_weight(sigma) * error  # lambda(sigma) ||D(y + n; sigma) - y||^2
+
+    def sample_sigma(self, batch: int, generator: torch.Generator, device) -> torch.Tensor:
+        """Training noise levels: ln(sigma) ~ N(P_mean, P_std^2)  (EDM Table 1, training)."""
+        normal = torch.randn(batch, generator=generator, device=device)
+        return (normal * self.config.p_std + self.config.p_mean).exp()
+
+    def loss_weight(self, sigma: torch.Tensor) -> torch.Tensor:
+        """lambda(sigma) = (sigma^2 + sigma_data^2) / (sigma sigma_data)^2  (EDM Table 1)."""
+        sigma_data = self.config.sigma_data
+        return (sigma**2 + sigma_data**2) / (sigma * sigma_data) ** 2

@@ -1,0 +1,133 @@
+"""Noise schedules and ODE/SDE samplers with one shared, k-diffusion-style signature.
+
+``sample_xxx(denoiser, x, sigmas, *, extra_args=None, callback=None, churn=0.0,
+generator=None, consistency=None) -> Tensor``
+
+- ``denoiser(x, sigma, **extra_args)`` returns D(x; sigma), the clean estimate.
+- ``x [batch, 1, time]`` starts as noise of std ``sigmas[0]``; ``sigmas`` ends with 0.
+- ``consistency(denoised) -> denoised`` projects every clean estimate onto the known data
+  (set known samples, keep the known band); it is applied after each denoiser call and to the
+  final result, so known data is reproduced exactly.
+- ``callback({"i", "sigma", "x", "denoised"})`` after each step, for progress bars.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+Consistency = Callable[[torch.Tensor], torch.Tensor]
+
+
+def get_sigmas_karras(
+    steps: int, sigma_min: float, sigma_max: float, rho: float = 7.0, device="cpu"
+) -> torch.Tensor:
+    """``steps + 1`` noise levels, Karras schedule (EDM eq. 5), the last one 0."""
+    if steps < 1:
+        raise ValueError("steps must be >= 1")
+    ramp = torch.linspace(0, 1, steps, dtype=torch.float64)
+    min_inv, max_inv = sigma_min ** (1 / rho), sigma_max ** (1 / rho)
+    sigmas = (max_inv + ramp * (min_inv - max_inv)) ** rho  # EDM eq. 5
+    return torch.cat([sigmas, sigmas.new_zeros(1)]).float().to(device)
+
+
+def _denoise(denoiser, x, sigma, extra_args, consistency):
+    denoised = denoiser(x, sigma, **extra_args)
+    return consistency(denoised) if consistency is not None else denoised
+
+
+def _churn(x, sigma, next_sigma, churn, steps, generator):
+    """EDM Algorithm 2 lines 4-6: raise the noise from sigma to sigma_hat = sigma (1 + gamma)."""
+    gamma = min(churn / steps, math.sqrt(2) - 1) if churn > 0 and next_sigma > 0 else 0.0
+    if gamma == 0.0:
+        return x, sigma
+    sigma_hat = sigma * (1 + gamma)
+    noise_device = generator.device if generator is not None else x.device
+    noise = torch.randn(x.shape, generator=generator, device=noise_device).to(x)
+    return x + noise * (sigma_hat**2 - sigma**2) ** 0.5, sigma_hat  # Algorithm 2 line 6
+
+
+@torch.no_grad()
+def sample_euler(denoiser, x, sigmas, *, extra_args=None, callback=None, churn=0.0,
+                 generator=None, consistency: Consistency | None = None) -> torch.Tensor:
+    """First-order Euler steps on the probability-flow ODE (EDM eq. 1); one call per step."""
+    extra_args = extra_args or {}
+    steps = len(sigmas) - 1
+    denoised = x
+    for i in range(steps):
+        sigma, next_sigma = float(sigmas[i]), float(sigmas[i + 1])
+        x, sigma = _churn(x, sigma, next_sigma, churn, steps, generator)
+        denoised = _denoise(denoiser, x, sigma, extra_args, consistency)
+        slope = (x - denoised) / sigma  # EDM eq. 3 with s(t) = 1, sigma(t) = t
+        x = denoised if next_sigma == 0 else x + slope * (next_sigma - sigma)
+        if callback is not None:
+            callback({"i": i, "sigma": sigma, "x": x, "denoised": denoised})
+    return consistency(x) if consistency is not None else x
+
+
+@torch.no_grad()
+def sample_heun(denoiser, x, sigmas, *, extra_args=None, callback=None, churn=0.0,
+                generator=None, consistency: Consistency | None = None) -> torch.Tensor:
+    """EDM Algorithm 2: Heun's 2nd-order method, optional churn; 2 steps - 1 calls."""
+    extra_args = extra_args or {}
+    steps = len(sigmas) - 1
+    for i in range(steps):
+        sigma, next_sigma = float(sigmas[i]), float(sigmas[i + 1])
+        x, sigma = _churn(x, sigma, next_sigma, churn, steps, generator)
+        denoised = _denoise(denoiser, x, sigma, extra_args, consistency)
+        slope = (x - denoised) / sigma  # Algorithm 2 line 7
+        x_next = x + slope * (next_sigma - sigma)  # line 8 (Euler step)
+        if next_sigma > 0:  # lines 9-11: second-order correction
+            denoised_next = _denoise(denoiser, x_next, next_sigma, extra_args, consistency)
+            slope_next = (x_next - denoised_next) / next_sigma
+            x_next = x + (next_sigma - sigma) * 0.5 * (slope + slope_next)
+        x = x_next
+        if callback is not None:
+            callback({"i": i, "sigma": sigma, "x": x, "denoised": denoised})
+    return consistency(x) if consistency is not None else x
+
+
+@torch.no_grad()
+def sample_dpmpp_2m(denoiser, x, sigmas, *, extra_args=None, callback=None, churn=0.0,
+                    generator=None, consistency: Consistency | None = None) -> torch.Tensor:
+    """DPM-Solver++(2M) (Lu et al. 2022, Alg. 2) in sigma form; one call per step.
+
+    Deterministic multistep solver: ``churn`` must be 0 (a churned sigma would break the
+    multistep history); use ``sample_heun`` for stochastic sampling.
+    """
+    if churn:
+        raise ValueError("sample_dpmpp_2m is deterministic: use sampler 'heun' for churn > 0")
+    extra_args = extra_args or {}
+    previous = None
+    for i in range(len(sigmas) - 1):
+        sigma, next_sigma = float(sigmas[i]), float(sigmas[i + 1])
+        denoised = _denoise(denoiser, x, sigma, extra_args, consistency)
+        if next_sigma == 0:
+            x = denoised
+        else:
+            t, t_next = -math.log(sigma), -math.log(next_sigma)  # t = lambda = -ln(sigma)
+            h = t_next - t
+            if previous is None:
+                estimate = denoised  # first step: DPM-Solver++(1S) = DDIM
+            else:
+                r = (t - (-math.log(float(sigmas[i - 1])))) / h
+                estimate = (1 + 1 / (2 * r)) * denoised - (1 / (2 * r)) * previous
+            x = (next_sigma / sigma) * x - math.expm1(-h) * estimate  # Lu et al. eq. (18)
+        previous = denoised
+        if callback is not None:
+            callback({"i": i, "sigma": sigma, "x": x, "denoised": denoised})
+    return consistency(x) if consistency is not None else x
+
+
+SAMPLERS: dict[str, Callable[..., torch.Tensor]] = {
+    "euler": sample_euler,
+    "heun": sample_heun,
+    "dpmpp_2m": sample_dpmpp_2m,
+}
+
+
+def model_calls(sampler: str, steps: int) -> int:
+    """Denoiser evaluations a sampler makes for ``steps`` steps (for benchmarks)."""
+    return 2 * steps - 1 if sampler == "heun" else steps

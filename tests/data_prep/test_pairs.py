@@ -1,0 +1,60 @@
+"""make_batch: the contract with training (shapes, masks, task ids, cutoffs, seeding)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from data_prep.pairs import make_batch
+from restore.config import TASK_ID
+
+RATE = 48_000
+
+
+def clean_batch(batch: int = 12, samples: int = RATE) -> torch.Tensor:
+    return 0.3 * torch.randn(batch, 1, samples, generator=torch.Generator().manual_seed(0))
+
+
+def test_batch_contract():
+    clean = clean_batch()
+    pairs = make_batch(clean, torch.Generator().manual_seed(1))
+    assert pairs.degraded.shape == clean.shape and pairs.mask.shape == clean.shape
+    assert pairs.task_id.dtype == torch.long and pairs.task_id.shape == (12,)
+    assert pairs.cutoff_hz.shape == (12,) and pairs.cutoff_hz.dtype == torch.float32
+    assert set(pairs.task_id.tolist()) == set(TASK_ID.values())
+    for item in range(12):
+        task = pairs.task_id[item].item()
+        mask, degraded = pairs.mask[item], pairs.degraded[item]
+        if task == TASK_ID["bandwidth"]:
+            assert torch.all(mask == 1)
+            assert 2000 <= pairs.cutoff_hz[item] <= 20000
+        else:
+            assert pairs.cutoff_hz[item] == RATE / 2
+            assert (mask == 0).any()
+            assert torch.all(degraded[mask == 0] == 0)
+            assert torch.equal(degraded[mask == 1], clean[item][mask == 1])
+
+
+def test_same_seed_same_batch_and_clean_untouched():
+    clean = clean_batch()
+    first = make_batch(clean, torch.Generator().manual_seed(5))
+    second = make_batch(clean, torch.Generator().manual_seed(5))
+    for name in ("degraded", "mask", "task_id", "cutoff_hz"):
+        assert torch.equal(getattr(first, name), getattr(second, name))
+    assert torch.equal(clean, clean_batch())
+
+
+@pytest.mark.parametrize("task", list(TASK_ID))
+def test_single_task_and_short_clips(task):
+    clean = clean_batch(batch=4, samples=4096)
+    pairs = make_batch(clean, torch.Generator().manual_seed(2), tasks=[task])
+    assert torch.all(pairs.task_id == TASK_ID[task])
+    assert pairs.degraded.shape == clean.shape
+
+
+def test_task_weights_and_unknown_task():
+    pairs = make_batch(clean_batch(), torch.Generator().manual_seed(3),
+                       task_weights=[0.0, 1.0, 0.0])
+    assert torch.all(pairs.task_id == TASK_ID["bandwidth"])
+    with pytest.raises(ValueError):
+        make_batch(clean_batch(), torch.Generator(), tasks=["denoise"])

@@ -1,0 +1,145 @@
+"""EDM preconditioning, loss, known-data projection and ``generate``."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from restore.checkpoint import random_model
+from restore.config import TASK_ID, DiffusionConfig
+from restore.diffusion import Denoiser, generate, get_sigmas_karras, sample_heun
+from restore.diffusion.conditioning import known_data_projection, level_scale
+from restore.dsp import lowpass
+
+
+class ZeroNetwork(nn.Module):
+    """F = 0: with EDM preconditioning this is the optimal denoiser for N(0, sigma_data^2)."""
+
+    def forward(self, x, c_noise, **_):
+        return torch.zeros_like(x)
+
+
+def test_scalings_match_edm_table_1() -> None:
+    denoiser = Denoiser(ZeroNetwork(), DiffusionConfig(sigma_data=0.5))
+    sigma = torch.tensor([0.01, 0.5, 10.0])
+    c_skip, c_out, c_in, c_noise = denoiser.scalings(sigma)
+    torch.testing.assert_close(c_skip, 0.25 / (sigma**2 + 0.25))
+    torch.testing.assert_close(c_out, sigma * 0.5 / (sigma**2 + 0.25).sqrt())
+    torch.testing.assert_close(c_in, 1 / (sigma**2 + 0.25).sqrt())
+    torch.testing.assert_close(c_noise, sigma.log() / 4)
+    # effective training target has unit variance at every sigma (EDM eq. 8 and appendix B.6)
+    torch.testing.assert_close(denoiser.loss_weight(sigma) * c_out**2, torch.ones(3))
+
+
+def test_zero_network_is_the_gaussian_optimum_and_samples_the_data_variance() -> None:
+    sigma_data = 0.5
+    denoiser = Denoiser(ZeroNetwork(), DiffusionConfig(sigma_data=sigma_data))
+    x = torch.randn(1, 1, 30_000, generator=torch.Generator().manual_seed(0)) * 20.0
+    expected = sigma_data**2 / (sigma_data**2 + 3.0**2) * x
+    torch.testing.assert_close(denoiser(x, torch.tensor(3.0)), expected)
+    start = torch.randn(1, 1, 30_000, generator=torch.Generator().manual_seed(1))
+    start = start * math.hypot(20.0, sigma_data)
+    result = sample_heun(denoiser, start, get_sigmas_karras(32, 0.002, 20.0))
+    assert result.std().item() == pytest.approx(sigma_data, rel=0.03)
+    assert abs(result.mean().item()) < 0.01
+
+
+def test_loss_of_gaussian_optimum_is_its_unit_target_variance() -> None:
+    sigma_data = 0.5
+    denoiser = Denoiser(ZeroNetwork(), DiffusionConfig(sigma_data=sigma_data))
+    generator = torch.Generator().manual_seed(2)
+    clean = torch.randn(4, 1, 50_000, generator=generator) * sigma_data
+    noise = torch.randn(4, 1, 50_000, generator=generator)
+    sigma = torch.tensor([0.05, 0.5, 2.0, 20.0])
+    loss = denoiser.loss(clean, noise, sigma)
+    # optimal denoiser's error variance is sigma^2 sd^2 / (sigma^2 + sd^2); times lambda = 1
+    torch.testing.assert_close(loss, torch.ones(4), rtol=0.03, atol=0.0)
+
+
+def test_level_scale_uses_known_samples_and_floors_silence() -> None:
+    config = DiffusionConfig()
+    audio = torch.zeros(2, 1, 1000)
+    audio[0, 0, :500] = 0.1
+    mask = torch.zeros(2, 1, 1000)
+    mask[:, :, :500] = 1
+    scale = level_scale(audio, mask, config)
+    assert scale[0].item() == pytest.approx(0.1 / config.level_rms)
+    assert scale[1].item() == pytest.approx(config.level_floor / config.level_rms)
+
+
+def test_projection_keeps_known_samples_and_band_exactly() -> None:
+    generator = torch.Generator().manual_seed(3)
+    degraded = torch.randn(2, 1, 4800, generator=generator)
+    mask = torch.ones(2, 1, 4800)
+    mask[0, :, 1000:2000] = 0
+    task_id = torch.tensor([TASK_ID["inpaint"], TASK_ID["bandwidth"]])
+    cutoff = torch.tensor([24_000.0, 4000.0])
+    project = known_data_projection(degraded, mask, task_id, cutoff)
+    estimate = torch.randn(2, 1, 4800, generator=generator)
+    projected = project(estimate)
+    known = mask[0, 0] > 0
+    assert torch.equal(projected[0, 0, known], degraded[0, 0, known])
+    assert torch.equal(projected[0, 0, ~known], estimate[0, 0, ~known])
+    # bandwidth item: low band from degraded, high band from the estimate
+    low = lowpass(projected[1:], 3500.0, 48_000)
+    torch.testing.assert_close(low, lowpass(degraded[1:], 3500.0, 48_000), atol=2e-3, rtol=0)
+    high = projected[1:] - lowpass(projected[1:], 4500.0, 48_000)
+    want = estimate[1:] - lowpass(estimate[1:], 4500.0, 48_000)
+    torch.testing.assert_close(high, want, atol=2e-3, rtol=0)
+
+
+@pytest.mark.parametrize("sampler", ["heun", "dpmpp_2m", "euler"])
+@pytest.mark.parametrize("length", [1, 777])
+def test_generate_keeps_known_samples_exactly(sampler: str, length: int) -> None:
+    model = random_model()
+    generator = torch.Generator().manual_seed(0)
+    degraded = torch.randn(2, 1, length, generator=generator) * 0.05
+    mask = torch.ones(2, 1, length)
+    mask[:, :, length // 3: 2 * length // 3] = 0
+    degraded = degraded * mask
+    task_id = torch.tensor([TASK_ID["inpaint"], TASK_ID["transition"]])
+    out = generate(model, degraded, mask, task_id, torch.full((2,), 24_000.0), steps=3,
+                   sampler=sampler, generator=generator)
+    assert out.shape == degraded.shape and torch.isfinite(out).all()
+    assert torch.equal(out[mask > 0], degraded[mask > 0])
+
+
+def test_generate_is_reproducible_with_a_seed_and_differs_without() -> None:
+    model = random_model()
+    degraded = torch.zeros(1, 1, 600)
+    mask = torch.zeros(1, 1, 600)
+    args = (model, degraded, mask, torch.tensor([0]), torch.tensor([24_000.0]))
+    first = generate(*args, steps=4, generator=torch.Generator().manual_seed(5), churn=1.0)
+    again = generate(*args, steps=4, generator=torch.Generator().manual_seed(5), churn=1.0)
+    other = generate(*args, steps=4, generator=torch.Generator().manual_seed(6), churn=1.0)
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+
+
+def test_generate_calls_a_custom_consistency_at_the_callers_level() -> None:
+    model = random_model()
+    degraded = torch.full((1, 1, 256), 0.01)
+    mask = torch.ones(1, 1, 256)
+    seen = []
+
+    def hook(estimate: torch.Tensor) -> torch.Tensor:
+        seen.append(estimate.shape)
+        return torch.full_like(estimate, 0.02)
+
+    out = generate(model, degraded, mask, torch.tensor([0]), torch.tensor([24_000.0]),
+                   steps=2, sampler="dpmpp_2m", consistency=hook)
+    assert seen and all(shape == (1, 1, 256) for shape in seen)
+    torch.testing.assert_close(out, torch.full_like(out, 0.02))
+
+
+def test_generate_rejects_bad_shapes_and_sampler() -> None:
+    model = random_model()
+    with pytest.raises(ValueError):
+        generate(model, torch.zeros(1, 100), torch.zeros(1, 100), torch.tensor([0]),
+                 torch.tensor([1.0]), steps=2)
+    with pytest.raises(ValueError, match="sampler"):
+        generate(model, torch.zeros(1, 1, 100), torch.zeros(1, 1, 100), torch.tensor([0]),
+                 torch.tensor([1.0]), steps=2, sampler="nope")
