@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -16,10 +17,18 @@ from pathlib import Path
 import numpy as np
 
 from data_prep import shards
-from data_prep.processing import ClipOptions, TrackClips, process_track
+from data_prep.processing import (
+    ClipOptions,
+    DuplicateFinder,
+    TrackClips,
+    fingerprint,
+    process_track,
+)
 from data_prep.sources import Track
 from restore.config import MODEL_RATE
 from restore.errors import RestoreError
+
+PROFILES = "profiles.npy"  # content profiles of the clips, in manifest order (dedup, resume)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,23 +52,27 @@ class _CorpusWriter:
         self.out_dir, self.manifest = out_dir, manifest
         self.shard_frames, self.suffix = shard_frames, suffix
         self.pending = {split: ([], [], []) for split in shards.SPLITS}  # audio, clips, tracks
-        self.seen = {clip["fingerprint"] for clip in manifest["clips"]}
+        self.pending_profiles: dict[str, list] = {split: [] for split in shards.SPLITS}
+        self.written_profiles = _written_profiles(out_dir, manifest)
+        self.duplicates = DuplicateFinder()
+        for profile in self.written_profiles:
+            self.duplicates.seen(profile)
 
     def add(self, result: TrackClips, split: str) -> None:
         audio, entries, tracks = self.pending[split]
         tracks.append(result.track.track)
         for clip, start, mark in zip(result.clips if result.clips is not None else [],
                                      result.starts, result.fingerprints, strict=False):
-            if mark in self.seen:
+            if self.duplicates.seen(mark):
                 self.manifest["duplicates_dropped"] += 1
                 continue
-            self.seen.add(mark)
             audio.append(clip)
+            self.pending_profiles[split].append(mark)
             entries.append({
                 "split": split, "frames": int(len(clip)), "source": result.track.source,
                 "track": result.track.track, "licence": result.track.licence,
                 "start_seconds": round(start, 4), "target_lufs": round(result.target_lufs, 3),
-                "loudness_lufs": round(result.loudness_lufs, 3), "fingerprint": mark,
+                "loudness_lufs": round(result.loudness_lufs, 3),
                 **result.track.extra,
             })
         if sum(len(clip) for clip in audio) >= self.shard_frames:
@@ -79,15 +92,38 @@ class _CorpusWriter:
             self.manifest["shards"].append({"file": name, "split": split,
                                             "frames": int(len(samples))})
             self.manifest["clips"] += entries
+            self.written_profiles += self.pending_profiles[split]
         self.manifest["done_tracks"] += tracks
         self.pending[split] = ([], [], [])
+        self.pending_profiles[split] = []
         self.save()
 
     def save(self, complete: bool = False) -> None:
+        if self.written_profiles:  # profiles of the written clips, for dedup on resume
+            with open(self.out_dir / (PROFILES + ".tmp"), "wb") as stream:
+                np.save(stream, np.stack(self.written_profiles))
+            os.replace(self.out_dir / (PROFILES + ".tmp"), self.out_dir / PROFILES)
         self.manifest["complete"] = complete
         self.manifest["seconds"] = shards.split_seconds(self.manifest)
         self.manifest["skipped_count"] = len(self.manifest["skipped"])
         shards.write_json_atomic(self.out_dir / shards.MANIFEST, self.manifest)
+
+
+def _written_profiles(out_dir: Path, manifest: dict) -> list[np.ndarray]:
+    """Profiles of the clips already in ``manifest`` (from profiles.npy, else from shards)."""
+    clips = manifest["clips"]
+    path = out_dir / PROFILES
+    if path.exists():
+        stored = np.load(path)
+        if len(stored) >= len(clips):
+            return list(stored[: len(clips)])
+    profiles, cache = [], {}
+    for clip in clips:
+        if clip["shard"] not in cache:
+            cache = {clip["shard"]: shards.load_shard(out_dir / clip["shard"])}
+        audio = cache[clip["shard"]]
+        profiles.append(fingerprint(audio[clip["offset"]:clip["offset"] + clip["frames"]]))
+    return profiles
 
 
 def _start_manifest(out_dir: Path, options: ClipOptions, shares: SplitShares) -> dict:
@@ -138,7 +174,7 @@ def build_corpus(
             manifest["done_tracks"].append(result.track.track)
         else:
             manifest["tracks_without_clips"] += result.clips is None
-            writer.add(result, split_of(result.track.track, options.seed, shares))
+            writer.add(result, split_of(result.track.split_key, options.seed, shares))
         if callback is not None:
             callback(number, len(todo), result.track.track)
     for split in shards.SPLITS:

@@ -96,6 +96,10 @@ def _bandwidth(clean, generator, sample_rate, record):
         degraded[chosen], _ = function(clean[chosen], generator, sample_rate=sample_rate,
                                        record=part_record)
         cutoff[chosen] = part_record["cutoff_hz"].float()
+        for key, values in part_record.items():  # NaN where another kind was used
+            if key != "cutoff_hz":
+                record.setdefault(key, torch.full((batch,), float("nan"), device=clean.device))
+                record[key][chosen] = values.float()
     record.update(cutoff_hz=cutoff, band_kind=kind)
     return degraded, torch.ones_like(clean[:, :1])
 

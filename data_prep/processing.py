@@ -4,7 +4,6 @@ fixed-length clips with near-silent clips dropped. Runs in worker processes (num
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import zlib
 
 import numpy as np
@@ -15,6 +14,8 @@ from restore import dsp
 from restore.config import MODEL_RATE
 
 FRAME_SECONDS = 0.01  # analysis frame for trimming and the silence test
+FINGERPRINT_BANDS = 8
+FINGERPRINT_SEGMENTS = 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +40,7 @@ class TrackClips:
     track: Track
     clips: np.ndarray | None = None
     starts: list[float] = dataclasses.field(default_factory=list)
-    fingerprints: list[str] = dataclasses.field(default_factory=list)
+    fingerprints: list[np.ndarray] = dataclasses.field(default_factory=list)
     target_lufs: float | None = None
     loudness_lufs: float | None = None
     seconds: float = 0.0
@@ -94,18 +95,41 @@ def normalize_loudness(samples: np.ndarray, target_lufs: float, ceiling: float):
     return (samples * gain).astype(np.float32), loudness + 20.0 * np.log10(gain)
 
 
-def fingerprint(clip: np.ndarray) -> str:
-    """Coarse content hash of an int16 clip: signs of the time differences of log energies in
-    8 bands over 2048-sample frames. Equal for copies differing in gain or by tiny noise."""
-    size = 2048
-    count = len(clip) // size
-    frames = clip[: count * size].reshape(count, size).astype(np.float32)
-    spectrum = np.abs(np.fft.rfft(frames * np.hanning(size), axis=1)) ** 2
-    edges = np.geomspace(2, spectrum.shape[1], 9).astype(int)
-    bands = np.stack([spectrum[:, a:b].sum(axis=1) for a, b in zip(edges[:-1], edges[1:],
-                                                                   strict=True)], axis=1)
-    bits = np.diff(np.log(bands + 1e-3), axis=0) > 0
-    return hashlib.sha1(np.packbits(bits).tobytes()).hexdigest()[:20]
+def fingerprint(clip: np.ndarray) -> np.ndarray:
+    """Coarse content profile of an int16 clip: energies (dB) in 8 log-spaced bands over 16
+    equal time segments relative to their mean, ``[128]`` float32. Copies of a clip that differ
+    in gain, rounding or by tiny noise have profiles within a fraction of a dB."""
+    segments = np.array_split(clip.astype(np.float32) / 32768.0, FINGERPRINT_SEGMENTS)
+    rows = []
+    for segment in segments:
+        spectrum = np.abs(np.fft.rfft(segment)) ** 2
+        edges = np.geomspace(4, len(spectrum), FINGERPRINT_BANDS + 1).astype(int)
+        rows.append([spectrum[a:b].sum() for a, b in zip(edges[:-1], edges[1:], strict=True)])
+    profile = 10.0 * np.log10(np.asarray(rows, dtype=np.float64) + 1e-12)
+    return (profile - profile.mean()).astype(np.float32).ravel()  # gain-invariant
+
+
+class DuplicateFinder:
+    """Remembers clip profiles; a clip is a duplicate when every cell of its profile lies
+    within ``tolerance_db`` of a clip seen before."""
+
+    def __init__(self, tolerance_db: float = 0.5) -> None:
+        self.tolerance_db = tolerance_db
+        self.profiles = np.zeros((0, FINGERPRINT_BANDS * FINGERPRINT_SEGMENTS), np.float32)
+        self.count = 0
+
+    def seen(self, profile: np.ndarray) -> bool:
+        """True for a duplicate; otherwise remembers ``profile`` and returns False."""
+        known = self.profiles[: self.count]
+        if self.count and (np.abs(known - profile).max(axis=1) < self.tolerance_db).any():
+            return True
+        if self.count == len(self.profiles):
+            grown = np.zeros((max(64, 2 * self.count), self.profiles.shape[1]), np.float32)
+            grown[: self.count] = known
+            self.profiles = grown
+        self.profiles[self.count] = profile
+        self.count += 1
+        return False
 
 
 def cut_clips(samples: np.ndarray, options: ClipOptions) -> tuple[list[np.ndarray], list[int]]:

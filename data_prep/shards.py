@@ -44,6 +44,17 @@ def read_manifest(corpus_dir: str | Path) -> dict:
     return manifest
 
 
+def read_json(path: str | Path, expected_format: str) -> dict:
+    """Load a JSON description whose ``format`` must be ``expected_format``."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise RestoreError(path, f"unreadable: {error}") from None
+    if data.get("format") != expected_format:
+        raise RestoreError(path, f"not a {expected_format} file")
+    return data
+
+
 def write_json_atomic(path: str | Path, data: dict) -> None:
     """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
     path = Path(path)
@@ -52,6 +63,7 @@ def write_json_atomic(path: str | Path, data: dict) -> None:
         with os.fdopen(handle, "w") as stream:
             json.dump(data, stream, indent=1)
             stream.flush()
+            os.fchmod(stream.fileno(), 0o644)
             os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:

@@ -31,6 +31,11 @@ class Track:
     licence: str                    # as the source states it
     load: Callable[[], tuple[np.ndarray, int]] = dataclasses.field(compare=False, repr=False)
     extra: dict = dataclasses.field(default_factory=dict, compare=False)
+    group: str | None = None        # tracks of one group share a split (default: own id)
+
+    @property
+    def split_key(self) -> str:
+        return self.group or self.track
 
 
 def read_audio_bytes(data: bytes | str | Path) -> tuple[np.ndarray, int]:
@@ -149,6 +154,7 @@ _FREE_TEXT = [
     (r"GNU General Public License[^.]*version 3", "GPL-3"),
     (r"GNU General Public License", "GPL"),
     (r"Attribution,\s*ShareAlike", "CC-BY-SA"),
+    (r"Permission is hereby granted, free of charge", "MIT"),
     (r"Creative Commons", "Creative Commons (see file)"),
 ]
 

@@ -144,3 +144,30 @@ class TrainConfig:
     val_clips: int = 16  # fixed validation pairs
     val_steps: int = 8  # sampler steps for the validation LSD
     task_weights: tuple[float, ...] = (1.0, 1.0, 1.0)  # relative frequency of each task
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What a training config file holds: ``{"model": {...}, "diffusion": {...}, "train": {...}}``.
+
+    Missing sections or keys take the defaults; unknown keys fail loudly.
+    """
+
+    model: ModelConfig = ModelConfig()
+    diffusion: DiffusionConfig = DiffusionConfig()
+    train: TrainConfig = TrainConfig()
+
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any]) -> RunConfig:
+        unknown = sorted(set(data) - {"model", "diffusion", "train"})
+        if unknown:
+            raise ValueError(f"RunConfig: unknown sections {unknown}")
+        return cls(
+            model=from_dict(ModelConfig, data.get("model", {})),
+            diffusion=from_dict(DiffusionConfig, data.get("diffusion", {})),
+            train=from_dict(TrainConfig, data.get("train", {})),
+        )
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {"model": to_dict(self.model), "diffusion": to_dict(self.diffusion),
+                "train": to_dict(self.train)}

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from restore import riff
 from restore.errors import RestoreError
-from restore.io_format import AudioInfo, describe_error
+from restore.io_format import WAV_FAMILY, AudioInfo, describe_error
 from restore.io_writer import AudioWriter, check_output_path
 
 __all__ = ["AudioInfo", "AudioWriter", "check_output_path", "iter_blocks", "load", "read_info",
@@ -65,6 +66,10 @@ def _info_of(path: Path, handle: sf.SoundFile) -> AudioInfo:
         raise RestoreError(path, "no audio frames (0 samples)")
     if info.sample_rate < 1:
         raise RestoreError(path, "invalid sample rate")
+    cut = riff.truncated_data(path) if info.container in WAV_FAMILY else None
+    if cut is not None:
+        raise RestoreError(path, f"truncated: the data chunk declares {cut[0]} bytes but the "
+                                 f"file holds only {cut[1]}")
     return info
 
 

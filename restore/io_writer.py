@@ -8,6 +8,7 @@ A process killed with SIGKILL can leave a ``.restore-part`` file behind, never a
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterable
@@ -33,6 +34,17 @@ TEMP_SUFFIX = ".restore-part"
 # room for the header and carried chunks. Module-level so that tests can lower it.
 RF64_THRESHOLD_BYTES = 0xFFFFFFFF - (64 << 20)
 WRITE_ERRORS = (sf.LibsndfileError, RuntimeError, OSError, AssertionError)
+
+
+def _system_detail(handle: sf.SoundFile | None) -> str | None:
+    """libsndfile's own error text for ``handle`` (it keeps strerror() of a failed call)."""
+    try:
+        from soundfile import _ffi, _snd  # not public API: used only to word an error
+
+        text = _ffi.string(_snd.sf_strerror(handle._file)).decode("utf-8", "replace")
+    except Exception:  # noqa: BLE001 - any failure here just means a vaguer message
+        return None
+    return text.strip().rstrip(".") or None
 
 
 def _same_file(first: Path, second: Path) -> bool:
@@ -135,7 +147,7 @@ class AudioWriter:
         try:
             self._handle.write(np.ascontiguousarray(block.T, dtype=dtype))
         except WRITE_ERRORS as error:
-            raise RestoreError(self.path, f"write failed: {describe_error(error)}") from error
+            raise self._failure(error) from error
         self.frames_written += block.shape[1]
 
     # -- internals ----------------------------------------------------------------------------
@@ -167,13 +179,29 @@ class AudioWriter:
                     pass  # this container has no slot for that string
         return handle
 
+    def _failure(self, error: BaseException) -> RestoreError:
+        """A write error with the operating system's reason (libsndfile says "System error")."""
+        reason = describe_error(error)
+        detail = _system_detail(self._handle)
+        if reason.lower().startswith("system error") and detail:
+            for code in (errno.ENOSPC, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EIO):
+                if os.strerror(code).lower() in detail.lower():
+                    reason = describe_error(OSError(code, os.strerror(code)))
+                    break
+            else:
+                reason = detail
+        return RestoreError(self.path, f"write failed: {reason}")
+
     def _close_handle(self) -> None:
-        handle, self._handle = self._handle, None
+        handle = self._handle
         if handle is not None:
             try:
                 handle.close()
             except WRITE_ERRORS as error:
-                raise RestoreError(self.path, f"write failed: {describe_error(error)}") from error
+                failure = self._failure(error)
+                self._handle = None
+                raise failure from error
+            self._handle = None
 
     def _upgrade_to_rf64(self) -> None:
         """Move what was written so far into an RF64 file, bit-exactly, and go on there."""

@@ -38,6 +38,7 @@ class Chunk:
     chunk_id: bytes
     offset: int
     size: int
+    declared_size: int = -1  # size in the header when the file ends before the chunk does
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,22 @@ def _walk_chunks(file: BinaryIO, file_size: int) -> list[Chunk]:
             _, big_data_size, _ = struct.unpack("<QQQ", file.read(24))
         if chunk_id == b"data" and size == RIFF_LIMIT and big_data_size is not None:
             size = big_data_size
-        size = min(size, file_size - position - 8)  # a truncated last chunk: what is there
+        available = file_size - position - 8
+        if size > available:  # a truncated last chunk: keep what is there, note the promise
+            chunks.append(Chunk(chunk_id, position + 8, available, size))
+            break
         chunks.append(Chunk(chunk_id, position + 8, size))
         position += 8 + size + (size & 1)
     return chunks
+
+
+def truncated_data(path: str | Path) -> tuple[int, int] | None:
+    """``(declared, present)`` byte counts when a WAV's data chunk is cut short, else None."""
+    layout = read_layout(path)
+    data = layout.find(b"data") if layout else None
+    if data is None or data.declared_size < 0:
+        return None
+    return data.declared_size, data.size
 
 
 def read_chunk(path: str | Path, chunk: Chunk) -> bytes:

@@ -181,3 +181,20 @@ def test_runs_on_cuda(function):
     clean = noise_batch(batch=3, seconds=1.0).cuda()
     degraded, mask = function(clean, torch.Generator(device="cuda").manual_seed(0))
     assert degraded.device.type == "cuda" and mask.device.type == "cuda"
+
+
+def test_codec_really_band_limits():
+    pytest.importorskip("soundfile")
+    from data_prep.degradations.codec import codec_band_limit
+
+    clean = noise_batch(batch=4, seconds=1.0)
+    record: dict = {}
+    degraded, mask = codec_band_limit(clean, torch.Generator().manual_seed(12), record=record)
+    assert torch.all(mask == 1)
+    cutoff = record["cutoff_hz"]
+    assert torch.all(cutoff <= record["encoder_rate"] / 2)
+    assert torch.all(cutoff < 20_000)  # white noise through a lossy codec loses its top
+    assert torch.all(band_energy_db(degraded, clean, cutoff) < -35)
+    # the kept band still resembles the input (same signal, not a mute or a shifted copy)
+    kept = torch.stack([(degraded[i] * clean[i]).sum() / clean[i].pow(2).sum() for i in range(4)])
+    assert torch.all(kept > 0.2)

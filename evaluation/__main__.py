@@ -1,0 +1,77 @@
+"""``python -m evaluation run ...`` (benchmark report) and ``python -m evaluation bench ...`` (speed)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from restore.errors import RestoreError
+
+
+def _parse_list(text: str, kind: type) -> tuple:
+    try:
+        return tuple(kind(item) for item in text.split(",") if item.strip())
+    except ValueError:
+        raise click.BadParameter(f"expected a comma-separated list, got {text!r}") from None
+
+
+@click.group()
+def main() -> None:
+    """Evaluate restore: quality against classical baselines (run) and speed (bench)."""
+
+
+@main.command()
+@click.option("--model", "model_spec", default="default", show_default=True,
+              help="Model file, 'default' (shipped model) or 'random' (untrained tiny model).")
+@click.option("--data", "corpus", required=True, type=click.Path(path_type=Path),
+              help="Corpus folder (data_prep format); cases come from its test split.")
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="Report folder: report.md, report.json, index.html, audio/, spectrograms/.")
+@click.option("--quick", is_flag=True, help="CI-sized run: 2 clips of 4 s per condition.")
+@click.option("--steps", default="", help="Comma-separated step counts, e.g. 4,8,16,32 "
+              "(default: the model's own).")
+@click.option("--clips", type=int, default=None, help="Clips per condition (default 8, quick 2).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--via", type=click.Choice(["api", "generate"]), default=None,
+              help="Run the model through restore's task API or generate() directly "
+                   "(default: the API when it exists).")
+def run(model_spec, corpus, out_dir, quick, steps, clips, seed, device, via) -> None:
+    """Model and every classical baseline on the same seeded cases; writes the report."""
+    import dataclasses
+
+    from evaluation.evaluate import Plan, evaluate, load_model_for_evaluation, resolve_device
+
+    plan = Plan.quick() if quick else Plan()
+    plan = dataclasses.replace(plan, seed=seed, clips=clips or plan.clips)
+    device = resolve_device(device)
+    model = load_model_for_evaluation(model_spec, device)
+
+    def progress(event: dict) -> None:
+        if event["done"] == event["total"]:
+            click.echo(f"{event['task']:>10} {event['method']:<12} {event['total']} cases", err=True)
+
+    report = evaluate(model, corpus, out_dir, plan=plan, steps=_parse_list(steps, int),
+                      device=device, via=via, callback=progress)
+    click.echo(f"wrote {out_dir / 'report.md'}, {out_dir / 'report.json'}, "
+               f"{out_dir / 'index.html'} ({len(report['tasks'])} tasks)")
+
+
+def entry() -> None:
+    """Run the group, turning RestoreError into one line on stderr and exit status 1."""
+    try:
+        main.main(standalone_mode=False)
+    except RestoreError as error:
+        click.echo(f"evaluation: error: {error}", err=True)
+        sys.exit(1)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.Abort:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    entry()

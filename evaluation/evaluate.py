@@ -1,0 +1,121 @@
+"""One evaluation run: cases from a corpus, the model and every baseline, report and listening page."""
+
+from __future__ import annotations
+
+import datetime
+import platform
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import restore
+from evaluation import cases as case_builder
+from evaluation.html import write_listening_page
+from evaluation.methods import BASELINES, ModelMethod, baseline, has_task_api
+from evaluation.report import summarise, write_report
+from evaluation.runner import run_methods
+from restore.errors import RestoreError
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to evaluate: how many clips, how long, which conditions (defaults: the full run)."""
+
+    clips: int = 8  # clips of the test split per condition
+    clip_seconds: float = 5.0  # length of each clip (long enough for a 2 s bridge)
+    gap_ms: tuple[float, ...] = case_builder.GAP_MS
+    bandwidth_rates: tuple[int, ...] = case_builder.BANDWIDTH_RATES
+    mp3: bool = True
+    transition_seconds: tuple[float, ...] = case_builder.TRANSITION_SECONDS
+    seed: int = 0  # picks the clips, places the gaps, seeds the model's noise
+
+    @classmethod
+    def quick(cls) -> Plan:
+        """CI-sized: 2 clips of 4 s per condition, every condition."""
+        return cls(clips=2, clip_seconds=4.0)
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def load_model_for_evaluation(spec: str, device: str):
+    """``spec``: a model file, ``default`` (the shipped model) or ``random`` (untrained tiny)."""
+    from restore import checkpoint
+
+    if spec == "random":
+        model = checkpoint.random_model()
+        model.denoiser.to(device)
+        return model
+    return checkpoint.load_model(None if spec == "default" else spec, device=device)
+
+
+def _meta(model, plan: Plan, steps: Sequence[int], device: str, via: str, corpus: Path) -> dict:
+    return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "restore_version": restore.__version__,
+        "model_id": getattr(model, "model_id", "?"),
+        "model_sha256": getattr(model, "sha256", "") or "n/a",
+        "model_trained": bool(getattr(model, "card", {}).get("trained", True)),
+        "steps": list(steps),
+        "sampler": getattr(model, "default_sampler", "?"),
+        "model_path": via,
+        "device": device if device == "cpu" else torch.cuda.get_device_name(),
+        "machine": f"{platform.machine()} {platform.processor() or ''} "
+                   f"({torch.get_num_threads()} torch threads)".strip(),
+        "corpus": str(corpus),
+        "clips_per_condition": plan.clips,
+        "clip_seconds": plan.clip_seconds,
+        "seed": plan.seed,
+    }
+
+
+def evaluate(
+    model: Any,
+    corpus_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    plan: Plan = Plan(),
+    steps: Sequence[int] = (),
+    device: str = "cpu",
+    via: str | None = None,
+    callback: Callable[[dict], None] | None = None,
+) -> dict[str, Any]:
+    """Evaluate ``model`` (a ``LoadedModel``) and every baseline on one set of cases.
+
+    ``steps``: sampler step counts to run the model at (one "model@N" method each; default the
+    model's own). ``via``: "api" or "generate" (default: "api" when the restoration API
+    exists). Writes report.json, report.md, index.html, audio/ and spectrograms/ into
+    ``out_dir`` and returns the report dict.
+    """
+    corpus_dir, out_dir = Path(corpus_dir), Path(out_dir)
+    device = resolve_device(device)
+    via = via or ("api" if has_task_api() else "generate")
+    steps = list(steps) or [int(model.default_steps)]
+    clips = case_builder.load_test_clips(corpus_dir, plan.clips, plan.clip_seconds, plan.seed)
+    try:
+        cases = case_builder.build_cases(
+            clips, plan.seed, gap_ms=plan.gap_ms, bandwidth_rates=plan.bandwidth_rates,
+            mp3=plan.mp3, transition_seconds=plan.transition_seconds,
+        )
+    except ValueError as error:
+        raise RestoreError(corpus_dir, str(error)) from None
+    methods = {}
+    for task in sorted({case.task for case in cases}, key=list(BASELINES).index):
+        named = {}
+        for count in steps:
+            name = "model" if len(steps) == 1 else f"model@{count}"
+            named[name] = ModelMethod(model, count, seed=plan.seed, device=device, via=via)
+        named.update({name: baseline(task, name) for name in BASELINES[task]})
+        methods[task] = named
+    results = run_methods(cases, methods, callback=callback)
+    meta = _meta(model, plan, steps, device, via, corpus_dir)
+    report = summarise(results, meta)
+    write_report(report, out_dir)
+    write_listening_page(results, out_dir, meta)
+    return report

@@ -1,0 +1,288 @@
+"""Measurements for ``restore info``: peak, clipping, loudness, effective bandwidth, dropouts.
+
+The array functions take ``audio [channels, frames]`` float (full scale +-1.0) and the rate in
+Hz. :class:`Analyzer` computes the same numbers block by block, so that ``restore info`` reads a
+file of any length in bounded memory (only a 5 ms level envelope and 100 ms loudness energies
+are kept for the whole file). Times are in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyloudnorm
+from scipy import ndimage, signal
+
+CLIP_LEVEL = 0.999  # |sample| at or above this (-0.009 dBFS) counts as clipped
+SILENCE_LEVEL = 2.0**-24  # |sample| at or below this in every channel is digital silence
+ENVELOPE_SECONDS = 0.005  # level envelope frame for sudden-drop detection
+DROP_DB = 30.0  # a frame this far below its neighbourhood's median level is a sudden drop
+DROP_CONTEXT_SECONDS = 0.2  # neighbourhood on each side for that median
+PROGRAMME_DBFS = -50.0  # neighbourhood must be at least this loud to count as programme
+SPECTRUM_SEGMENT = 4096  # Welch segment (samples) for the bandwidth estimate
+SPECTRUM_SMOOTH_HZ = 200.0  # median smoothing of the averaged spectrum
+EDGE_WINDOW_HZ = 1000.0  # band on each side of a candidate spectral edge
+EDGE_DB = 20.0  # level step across a candidate edge that counts as a cut-off
+BANDWIDTH_DYNAMIC_DB = 70.0  # spectrum more than this below its maximum counts as empty
+FULL_BAND_FRACTION = 0.95  # a cutoff this close to Nyquist means "full band"
+LOUDNESS_SEGMENT_SECONDS = 0.1  # BS.1770 gating blocks are 4 such segments (400 ms, 75% overlap)
+CHANNEL_GAINS = (1.0, 1.0, 1.0, 1.41, 1.41)  # BS.1770 channel weights (L, R, C, Ls, Rs)
+
+
+def peak_dbfs(audio: np.ndarray) -> float:
+    """Sample peak of ``audio [channels, frames]`` in dBFS (-inf for digital silence)."""
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    return 20.0 * np.log10(peak) if peak > 0 else float("-inf")
+
+
+def clipped_share(audio: np.ndarray, level: float = CLIP_LEVEL) -> float:
+    """Share (0..1) of samples whose magnitude is at or above ``level`` of full scale."""
+    return float(np.mean(np.abs(audio) >= level)) if audio.size else 0.0
+
+
+def loudness_lufs(audio: np.ndarray, sample_rate: int) -> float:
+    """Integrated loudness (ITU-R BS.1770-4, via pyloudnorm) in LUFS; -inf if too short/silent."""
+    meter = pyloudnorm.Meter(sample_rate)
+    if audio.shape[1] < meter.block_size * sample_rate or audio.shape[0] > len(CHANNEL_GAINS):
+        return Analyzer.single(audio, sample_rate).loudness()
+    return float(meter.integrated_loudness(np.asarray(audio, np.float64).T))
+
+
+def estimate_cutoff_hz(audio: np.ndarray, sample_rate: int) -> float:
+    """Effective bandwidth in Hz: where the averaged spectrum falls to its floor.
+
+    A 44.1 kHz file decoded from a 16 kHz-low-passed MP3 gives about 16000; a full-band file
+    gives ``sample_rate / 2``.
+    """
+    return Analyzer.single(audio, sample_rate).cutoff_hz()
+
+
+def find_dropouts(audio: np.ndarray, sample_rate: int, *, min_silence_seconds: float = 0.001,
+                  drop_db: float = DROP_DB) -> list[tuple[float, float]]:
+    """Dropout candidates ``[(start, end), ...]`` in seconds, sorted and merged.
+
+    Two kinds: runs of digital silence (all channels within one 24-bit step of zero) at least
+    ``min_silence_seconds`` long that do not touch the file's start or end; and sudden drops,
+    5 ms frames more than ``drop_db`` below the median level of the surrounding 0.4 s of
+    programme (louder than -50 dBFS).
+    """
+    return Analyzer.single(audio, sample_rate).dropouts(min_silence_seconds, drop_db)
+
+
+@dataclass
+class _Run:
+    start: int
+    end: int
+
+
+class Analyzer:
+    """Accumulates the measurements over consecutive ``[channels, n]`` blocks of one signal."""
+
+    def __init__(self, sample_rate: int, channels: int) -> None:
+        self.sample_rate, self.channels = sample_rate, channels
+        self.frames = 0
+        self.peak = 0.0
+        self.clipped = 0
+        self.silent_runs: list[_Run] = []
+        self._envelope: list[np.ndarray] = []  # mean power per 5 ms frame
+        self._envelope_rest = np.zeros((channels, 0))
+        self._spectrum = np.zeros(SPECTRUM_SEGMENT // 2 + 1)
+        self._spectrum_weight = 0
+        self._segment_energy: list[np.ndarray] = []  # K-weighted energy per 100 ms segment
+        self._loudness_rest = np.zeros((channels, 0))
+        meter = pyloudnorm.Meter(sample_rate)
+        stages = meter._filters.values()  # pyloudnorm's K-weighting (shelf, then high-pass)
+        self._filters = [(stage.passband_gain, stage.b, stage.a) for stage in stages]
+        self._filter_state = [[signal.lfilter_zi(b, a) * 0.0 for _, b, a in self._filters]
+                              for _ in range(channels)]
+
+    @classmethod
+    def single(cls, audio: np.ndarray, sample_rate: int) -> Analyzer:
+        analyzer = cls(sample_rate, audio.shape[0])
+        analyzer.add(audio)
+        return analyzer
+
+    def add(self, block: np.ndarray) -> None:
+        """Take the next ``block [channels, n]``."""
+        block = np.asarray(block, np.float64)
+        if block.shape[1] == 0:
+            return
+        magnitude = np.abs(block)
+        self.peak = max(self.peak, float(magnitude.max()))
+        self.clipped += int(np.count_nonzero(magnitude >= CLIP_LEVEL))
+        self._add_silence(magnitude.max(axis=0) <= SILENCE_LEVEL)
+        self._add_envelope(block)
+        self._add_spectrum(block)
+        self._add_loudness(block)
+        self.frames += block.shape[1]
+
+    # -- accumulation -------------------------------------------------------------------------
+    def _add_silence(self, silent: np.ndarray) -> None:
+        edges = np.diff(np.concatenate([[0], silent.astype(np.int8), [0]]))
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        for start, end in zip(starts + self.frames, ends + self.frames, strict=True):
+            if self.silent_runs and self.silent_runs[-1].end == start:
+                self.silent_runs[-1].end = end  # a run continuing across the block boundary
+            else:
+                self.silent_runs.append(_Run(int(start), int(end)))
+
+    def _add_envelope(self, block: np.ndarray) -> None:
+        frame = max(1, round(ENVELOPE_SECONDS * self.sample_rate))
+        data = np.concatenate([self._envelope_rest, block], axis=1)
+        whole = data.shape[1] // frame * frame
+        power = (data[:, :whole] ** 2).mean(axis=0).reshape(-1, frame).mean(axis=1)
+        self._envelope.append(power)
+        self._envelope_rest = data[:, whole:]
+
+    def _add_spectrum(self, block: np.ndarray) -> None:
+        if block.shape[1] < SPECTRUM_SEGMENT:
+            return
+        _, power = signal.welch(block, nperseg=SPECTRUM_SEGMENT, axis=-1)
+        self._spectrum += power.sum(axis=0) * block.shape[1]
+        self._spectrum_weight += block.shape[1]
+
+    def _add_loudness(self, block: np.ndarray) -> None:
+        weighted = np.empty_like(block)
+        for channel in range(block.shape[0]):
+            data = block[channel]
+            for stage, (gain, b, a) in enumerate(self._filters):
+                data, self._filter_state[channel][stage] = signal.lfilter(
+                    b, a, data, zi=self._filter_state[channel][stage])
+                data = gain * data
+            weighted[channel] = data
+        segment = round(LOUDNESS_SEGMENT_SECONDS * self.sample_rate)
+        data = np.concatenate([self._loudness_rest, weighted], axis=1)
+        whole = data.shape[1] // segment * segment
+        energy = (data[:, :whole] ** 2).reshape(block.shape[0], -1, segment).sum(axis=2)
+        self._segment_energy.append(energy)
+        self._loudness_rest = data[:, whole:]
+
+    # -- results ------------------------------------------------------------------------------
+    def peak_dbfs(self) -> float:
+        return 20.0 * np.log10(self.peak) if self.peak > 0 else float("-inf")
+
+    def clipped_share(self) -> float:
+        return self.clipped / max(1, self.frames * self.channels)
+
+    def loudness(self) -> float:
+        """Integrated loudness, BS.1770-4 gating (-70 LUFS absolute, -10 LU relative)."""
+        energy = np.concatenate(self._segment_energy + [np.zeros((self.channels, 0))], axis=1)
+        if energy.shape[1] < 4:
+            return float("-inf")
+        block_energy = sum(energy[:, k:energy.shape[1] - 3 + k] for k in range(4))
+        mean_square = block_energy / (4 * round(LOUDNESS_SEGMENT_SECONDS * self.sample_rate))
+        gains = np.array([CHANNEL_GAINS[i] if i < len(CHANNEL_GAINS) else 1.0
+                          for i in range(self.channels)])[:, None]
+        with np.errstate(divide="ignore"):
+            block_loudness = -0.691 + 10 * np.log10((gains * mean_square).sum(axis=0))
+            gated = block_loudness >= -70.0
+            if not gated.any():
+                return float("-inf")
+            relative = -0.691 + 10 * np.log10((gains * mean_square[:, gated]).mean(axis=1).sum())
+            gated &= block_loudness > relative - 10.0
+            if not gated.any():
+                return float("-inf")
+            return float(-0.691 + 10 * np.log10((gains * mean_square[:, gated]).mean(axis=1).sum()))
+
+    def cutoff_hz(self) -> float:
+        """Effective bandwidth (see :func:`estimate_cutoff_hz`).
+
+        First choice: the steepest edge of the averaged spectrum (mean level in the 1 kHz below
+        minus the 1 kHz above, at least 20 dB: a low-pass filter or codec cut-off). Without such
+        an edge: the highest frequency within 70 dB of the spectrum's maximum (a gradual roll-off).
+        """
+        nyquist = self.sample_rate / 2
+        if self._spectrum_weight == 0 or not self._spectrum.any():
+            return nyquist
+        bin_hz = self.sample_rate / SPECTRUM_SEGMENT
+        smooth = max(1, int(SPECTRUM_SMOOTH_HZ / bin_hz)) | 1
+        level = 10 * np.log10(self._spectrum / self._spectrum_weight + 1e-30)
+        level = ndimage.median_filter(level, size=smooth, mode="nearest")
+        width = max(2, int(EDGE_WINDOW_HZ / bin_hz))
+        if level.size > 2 * width + 1:
+            sums = np.concatenate([[0.0], np.cumsum(level)])
+            centres = np.arange(width, level.size - width)
+            step = ((sums[centres] - sums[centres - width])
+                    - (sums[centres + width] - sums[centres])) / width
+            best = int(np.argmax(step))
+            if step[best] >= EDGE_DB:
+                cutoff = centres[best] * bin_hz
+                return nyquist if cutoff >= FULL_BAND_FRACTION * nyquist else float(cutoff)
+        level = level[1:]  # no DC
+        above = np.flatnonzero(level > level.max() - BANDWIDTH_DYNAMIC_DB)
+        cutoff = (above[-1] + 1.5) * bin_hz if above.size else nyquist
+        return nyquist if cutoff >= FULL_BAND_FRACTION * nyquist else float(cutoff)
+
+    def dropouts(self, min_silence_seconds: float = 0.001,
+                 drop_db: float = DROP_DB) -> list[tuple[float, float]]:
+        """Dropout candidates in seconds (see :func:`find_dropouts`)."""
+        shortest = max(1, round(min_silence_seconds * self.sample_rate))
+        runs = [(run.start, run.end) for run in self.silent_runs
+                if run.end - run.start >= shortest and run.start > 0 and run.end < self.frames]
+        runs += self._sudden_drops(drop_db)
+        merged: list[list[int]] = []
+        for start, end in sorted(runs):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        return [(start / self.sample_rate, end / self.sample_rate) for start, end in merged]
+
+    def _sudden_drops(self, drop_db: float) -> list[tuple[int, int]]:
+        power = np.concatenate(self._envelope + [np.zeros(0)])
+        frame = max(1, round(ENVELOPE_SECONDS * self.sample_rate))
+        context = 2 * round(DROP_CONTEXT_SECONDS / ENVELOPE_SECONDS) + 1
+        if power.size < context:
+            return []
+        level = 10 * np.log10(power + 1e-20)
+        reference = ndimage.median_filter(level, size=context, mode="nearest")
+        dropped = (level < reference - drop_db) & (reference > PROGRAMME_DBFS)
+        edges = np.diff(np.concatenate([[0], dropped.astype(np.int8), [0]]))
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        drops = []
+        for start, end in zip(starts, ends, strict=True):
+            # sudden means a steep fall and rise at both ends, not a fade or a natural pause
+            if start == 0 or end == level.size:
+                continue
+            fall, rise = level[start - 1] - level[start], level[end] - level[end - 1]
+            if min(fall, rise) < drop_db / 2:
+                continue
+            drops.append((int(start) * frame, int(end) * frame))
+        return drops
+
+
+def analyze_file(path, *, block_seconds: float = 10.0,
+                 callback: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """All measurements of one file, read block by block (bounded memory).
+
+    Returns a JSON-ready dict: format fields, ``duration_seconds``, ``peak_dbfs``,
+    ``loudness_lufs``, ``cutoff_hz``, ``nyquist_hz``, ``clipped_share``, ``dropouts``
+    (``[{"start": s, "end": s}]``). -inf levels (digital silence) become None.
+    ``callback(frames_done, frames_total)`` is called after each block.
+    """
+    from restore import io  # the file boundary; the array functions above need no files
+
+    info = io.read_info(path)
+    analyzer = Analyzer(info.sample_rate, info.channels)
+    block_frames = max(SPECTRUM_SEGMENT, int(block_seconds * info.sample_rate))
+    for block in io.iter_blocks(path, block_frames):
+        analyzer.add(block)
+        if callback is not None:
+            callback(analyzer.frames, info.frames)
+
+    def finite(value: float) -> float | None:
+        return round(float(value), 3) if np.isfinite(value) else None
+
+    return {
+        "path": info.path, "container": info.container, "subtype": info.subtype,
+        "sample_rate": info.sample_rate, "channels": info.channels, "frames": info.frames,
+        "duration_seconds": round(info.duration, 6), "metadata": info.metadata,
+        "peak_dbfs": finite(analyzer.peak_dbfs()), "loudness_lufs": finite(analyzer.loudness()),
+        "cutoff_hz": round(analyzer.cutoff_hz(), 1), "nyquist_hz": info.sample_rate / 2,
+        "clipped_share": analyzer.clipped_share(),
+        "dropouts": [{"start": round(start, 6), "end": round(end, 6)}
+                     for start, end in analyzer.dropouts()],
+    }

@@ -1,0 +1,138 @@
+"""Python API: ``restore.inpaint``, ``restore.upsample``, ``restore.transition`` on arrays.
+
+Audio is ``np.ndarray [channels, frames]`` (float, +-1.0 full scale), rates in Hz, times in
+seconds. ``model`` is a ``LoadedModel``, a model file path, or None for the default model;
+``method="classical"`` needs no model. ``return_regions=True`` also returns the regions whose
+samples were generated (``[{"start", "end", "task", ...}]``, seconds). The command line is a thin
+layer over the same task functions, streaming files instead of holding arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from restore.errors import RestoreError
+from restore.tasks import inpaint as inpaint_task
+from restore.tasks import transition as transition_task
+from restore.tasks import upsample as upsample_task
+from restore.tasks.gaps import merge_gaps, to_frames
+from restore.tasks.provenance import frames_region, region
+from restore.tasks.runner import Sampling, check_method
+
+Callback = Callable[[dict], None] | None
+
+
+def _checked(audio: np.ndarray, name: str = "audio") -> np.ndarray:
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 1:
+        audio = audio[None]
+    if audio.ndim != 2 or audio.shape[0] < 1 or audio.shape[1] < 1:
+        raise RestoreError(None, f"{name} must be [channels, frames] with both > 0, "
+                                 f"got shape {audio.shape}")
+    if not np.isfinite(audio).all():
+        raise RestoreError(None, f"{name} contains NaN or infinite samples")
+    return audio
+
+
+def _sampling(method: str, model, steps, seed, device, callback) -> Sampling | None:
+    check_method(method)
+    if method == "classical":
+        return None
+    return Sampling.create(model, steps=steps, seed=seed, device=device, callback=callback)
+
+
+def take(audio: np.ndarray, start: int, length: int) -> np.ndarray:
+    """``audio[:, start:start + length]`` with zeros outside the array."""
+    out = np.zeros((audio.shape[0], length), dtype=np.float32)
+    low, high = max(start, 0), min(start + length, audio.shape[1])
+    if high > low:
+        out[:, low - start:high - start] = audio[:, low:high]
+    return out
+
+
+def inpaint(audio: np.ndarray, sample_rate: int, gaps: Sequence[tuple[float, float]], *,
+            model=None, steps: int | None = None, seed: int = 0, device: str = "auto",
+            method: str = "diffusion", variants: int = 1, batch_size: int = 4,
+            callback: Callback = None, return_regions: bool = False):
+    """Fill ``gaps`` (seconds) of ``audio [channels, frames]``; every other sample is kept.
+
+    Returns the same shape (``[variants, channels, frames]`` when ``variants > 1``; variant
+    ``v`` uses seed ``seed + v``).
+    """
+    audio = _checked(audio)
+    frames = audio.shape[1]
+    ranges = to_frames(merge_gaps(gaps, frames / sample_rate), sample_rate, frames)
+    windows = inpaint_task.plan_windows(ranges, sample_rate, frames)
+    sampling = _sampling(method, model, steps, seed, device, callback)
+    outputs, regions = [], []
+    for variant in range(max(1, int(variants))):
+        if sampling is not None:
+            sampling = Sampling.create(sampling.model, steps=sampling.steps, seed=seed + variant,
+                                       device=sampling.device, callback=callback)
+        out = audio.copy()
+        filled = inpaint_task.fill_windows(lambda window: take(audio, window.start, window.length),
+                                           windows, ranges, sample_rate, method=method,
+                                           sampling=sampling, batch_size=batch_size)
+        for _window, start, samples in filled:
+            out[:, start:start + samples.shape[1]] = samples
+            if variant == 0:
+                regions.append(frames_region(start, start + samples.shape[1], sample_rate,
+                                             "inpaint", method=method))
+        outputs.append(out)
+    result = outputs[0] if len(outputs) == 1 else np.stack(outputs)
+    return (result, regions) if return_regions else result
+
+
+def upsample(audio: np.ndarray, sample_rate: int, rate: int = 48_000, *,
+             cutoff_hz: float | None = None, model=None, steps: int | None = None, seed: int = 0,
+             device: str = "auto", method: str = "diffusion", batch_size: int = 4,
+             callback: Callback = None, return_regions: bool = False):
+    """Bandwidth-extend ``audio [channels, frames]`` to ``[channels, ceil(frames*rate/sr)]``.
+
+    ``cutoff_hz``: the input's effective bandwidth; None estimates it
+    (:func:`restore.analysis.estimate_cutoff_hz`). The band below it is kept from the input.
+    """
+    from restore.analysis import estimate_cutoff_hz
+
+    audio = _checked(audio)
+    if cutoff_hz is None:
+        cutoff_hz = estimate_cutoff_hz(audio, sample_rate)
+    cutoff = upsample_task.known_cutoff_hz(sample_rate, rate, cutoff_hz)
+    generate = method == "diffusion" and upsample_task.needs_generation(cutoff, rate)
+    sampling = _sampling(method if generate else "classical", model, steps, seed, device,
+                         callback)
+    blocks = upsample_task.upsample_stream([audio], audio.shape[1], audio.shape[0], sample_rate,
+                                           rate, cutoff, method=method, sampling=sampling,
+                                           batch_size=batch_size)
+    result = np.concatenate(list(blocks), axis=1)
+    regions = [region(0.0, result.shape[1] / rate, "bandwidth",
+                      band_hz=[round(cutoff, 1), min(rate, 48_000) / 2])] if generate else []
+    return (result, regions) if return_regions else result
+
+
+def transition(a: np.ndarray, b: np.ndarray, sample_rate: int, length_seconds: float, *,
+               bridge_only: bool = False, match_loudness: bool = False, model=None,
+               steps: int | None = None, seed: int = 0, device: str = "auto",
+               method: str = "diffusion", callback: Callback = None,
+               return_regions: bool = False):
+    """``a + bridge + b`` (or the bridge alone), all ``[channels, n]`` at ``sample_rate``.
+
+    ``b`` is converted to ``a``'s channel count; ``match_loudness`` scales ``b`` to ``a``'s
+    integrated loudness first.
+    """
+    a, b = _checked(a, "a"), _checked(b, "b")
+    b = transition_task.convert_channels(b, a.shape[0])
+    if match_loudness:
+        b = (b * transition_task.loudness_gain(a, b, sample_rate)).astype(np.float32)
+    bridge_frames = transition_task.bridge_frames_for(length_seconds, sample_rate)
+    context = transition_task.context_frames(sample_rate)
+    sampling = _sampling(method, model, steps, seed, device, callback)
+    bridge = transition_task.make_bridge(a[:, -context:], b[:, :context], sample_rate,
+                                         bridge_frames, method=method, sampling=sampling)
+    start = 0 if bridge_only else a.shape[1]
+    regions = [frames_region(start, start + bridge_frames, sample_rate, "transition",
+                             method=method)]
+    result = bridge if bridge_only else np.concatenate([a, bridge, b], axis=1)
+    return (result, regions) if return_regions else result

@@ -1,0 +1,165 @@
+"""Inpainting: fill gaps (dropouts) from the audio around them.
+
+Only windows around the gaps are processed, so the cost grows with the number of gaps, not with
+the file's length. A window is the gap plus ``CONTEXT_SECONDS`` of real audio on each side, taken
+at the file's own rate and resampled to the model's 48 kHz (and back) on its own; the untouched
+audio is never resampled. Every other gap inside a window is masked as unknown too, so no window
+is conditioned on broken samples. The result replaces the gap plus ``MARGIN_SECONDS`` on each
+side, where a raised-cosine crossfade joins original and generated audio; every sample outside
+that is the input's, bit for bit.
+
+Gaps longer than ``MAX_GAP_SECONDS`` are refused with a clear error (they are not chained):
+the model was trained on gaps up to 1 s, and inventing several seconds of music is no repair.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from restore import dsp
+from restore.config import MODEL_RATE
+from restore.errors import RestoreError
+
+CONTEXT_SECONDS = 0.5  # real audio on each side of a gap that conditions the fill
+MARGIN_SECONDS = 0.002  # crossfade between original and fill on each side of a gap
+MAX_GAP_SECONDS = 2.0  # longer gaps are refused (not chained)
+MASK_PAD = 8  # model-rate samples added to each side of a gap's mask (resampling smear)
+
+
+@dataclass(frozen=True)
+class GapWindow:
+    """One gap to fill and the window of audio around it (all in frames of the file's rate).
+
+    ``start`` is the window's first frame (may be negative: zeros before the file), ``length``
+    its frames; ``gap`` the ``[start, end)`` frames to fill.
+    """
+
+    start: int
+    length: int
+    gap: tuple[int, int]
+
+
+def margin_frames(sample_rate: int) -> int:
+    return max(1, math.ceil(MARGIN_SECONDS * sample_rate))
+
+
+def plan_windows(gaps: Sequence[tuple[int, int]], sample_rate: int, frames: int,
+                 path=None) -> list[GapWindow]:
+    """One window per gap (frame ranges, sorted, not overlapping), centred on the gap."""
+    context = math.ceil(CONTEXT_SECONDS * sample_rate)
+    windows = []
+    for first, last in gaps:
+        if (last - first) / sample_rate > MAX_GAP_SECONDS:
+            raise RestoreError(path, f"gap {first / sample_rate:.3f}-{last / sample_rate:.3f} s "
+                                     f"is longer than {MAX_GAP_SECONDS:g} s; long gaps are not "
+                                     "filled (split it or mark a shorter region)")
+        windows.append(GapWindow(first - context, last - first + 2 * context, (first, last)))
+    return windows
+
+
+def gap_mask(window: GapWindow, gaps: Sequence[tuple[int, int]]) -> np.ndarray:
+    """``[window.length]`` bool, True where the window's audio is unknown (any of ``gaps``)."""
+    mask = np.zeros(window.length, dtype=bool)
+    for first, last in gaps:
+        if first < window.start + window.length and last > window.start:
+            mask[max(first - window.start, 0):last - window.start] = True
+    return mask
+
+
+def fill_diffusion(audio: np.ndarray, mask: np.ndarray, sample_rate: int, sampling,
+                   task: str = "inpaint") -> np.ndarray:
+    """Fill ``audio [batch, channels, frames]`` where ``mask [batch, frames]`` (True = unknown).
+
+    Resamples to the model rate, samples all windows as one batch, resamples back. Returns
+    float32 ``[batch, channels, frames]``; known samples come back (nearly) unchanged.
+    """
+    from restore.tasks.runner import sample_components
+
+    frames = audio.shape[-1]
+    known = torch.from_numpy(np.where(mask[:, None, :], 0.0, audio).astype(np.float32))
+    model_audio = dsp.resample(known, sample_rate, MODEL_RATE)
+    model_mask = torch.ones(audio.shape[0], 1, model_audio.shape[-1])
+    scale = MODEL_RATE / sample_rate
+    for item, row in enumerate(mask):
+        for first, last in _runs(row):
+            low = max(0, math.floor(first * scale) - MASK_PAD)
+            model_mask[item, :, low:math.ceil(last * scale) + MASK_PAD] = 0.0
+    filled = sample_components(sampling, model_audio, model_mask, task, MODEL_RATE / 2)
+    back = dsp.resample(filled.cpu(), MODEL_RATE, sample_rate)[..., :frames]
+    return back.numpy().astype(np.float32)
+
+
+def fill_classical(audio: np.ndarray, mask: np.ndarray, sample_rate: int) -> np.ndarray:
+    """AR (linear-prediction) fill of each window's mid/side components, at the file's rate."""
+    from restore.classical import ar_inpaint
+    from restore.tasks.stereo import from_components, to_components
+
+    components = to_components(torch.from_numpy(np.ascontiguousarray(audio, np.float32)))
+    filled = np.stack([ar_inpaint(item.numpy(), row, sample_rate)
+                       for item, row in zip(components, mask, strict=True)])
+    return from_components(torch.from_numpy(filled)).numpy().astype(np.float32)
+
+
+def _runs(row: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
+
+
+def splice(original: np.ndarray, filled: np.ndarray, window: GapWindow,
+           sample_rate: int) -> tuple[int, np.ndarray]:
+    """The output frames this window rewrites: ``(first_frame, samples [channels, n])``.
+
+    Inside the gap the fill; over ``MARGIN_SECONDS`` on each side a raised-cosine crossfade from
+    the original (``original``/``filled`` are the window's ``[channels, length]`` audio).
+    """
+    margin = margin_frames(sample_rate)
+    first = max(window.gap[0] - margin, window.start, 0)
+    last = min(window.gap[1] + margin, window.start + window.length)
+    local = slice(first - window.start, last - window.start)
+    weight = np.zeros(last - first, dtype=np.float32)  # 1 = fill, 0 = original
+    gap_first, gap_last = window.gap[0] - first, window.gap[1] - first
+    weight[gap_first:gap_last] = 1.0
+    fade_out, fade_in = (fade.numpy() for fade in dsp.raised_cosine_fades(margin))
+    left = fade_in[margin - gap_first:]
+    weight[:gap_first] = left
+    right = fade_out[:weight.shape[0] - gap_last]
+    weight[gap_last:] = right
+    mixed = original[:, local] * (1.0 - weight) + filled[:, local] * weight
+    return first, mixed.astype(np.float32)
+
+
+def fill_windows(read: Callable[[GapWindow], np.ndarray], windows: Sequence[GapWindow],
+                 gaps: Sequence[tuple[int, int]], sample_rate: int, *, method: str,
+                 sampling=None, batch_size: int = 4,
+                 callback: Callable[[dict], None] | None = None):
+    """Yield ``(window, first_frame, samples)`` for each window, in order.
+
+    ``read(window) -> [channels, window.length]`` returns the window's input audio (zeros
+    outside the file). Windows of one batch share a length (the longest, centred on each gap).
+    """
+    for first in range(0, len(windows), batch_size):
+        group = list(windows[first:first + batch_size])
+        longest = max(window.length for window in group)
+        padded = [_widen(window, longest) for window in group]
+        audio = np.stack([read(window) for window in padded])
+        mask = np.stack([gap_mask(window, gaps) for window in padded])
+        if method == "classical":
+            filled = fill_classical(audio, mask, sample_rate)
+        else:
+            filled = fill_diffusion(audio, mask, sample_rate, sampling)
+        for window, original, result in zip(padded, audio, filled, strict=True):
+            start, samples = splice(original, result, window, sample_rate)
+            yield window, start, samples
+        if callback is not None:
+            callback({"windows_done": first + len(group), "windows": len(windows)})
+
+
+def _widen(window: GapWindow, length: int) -> GapWindow:
+    """The same gap in a window of ``length`` frames (extra real context on both sides)."""
+    extra = length - window.length
+    return GapWindow(window.start - extra // 2, length, window.gap)

@@ -1,0 +1,104 @@
+"""What every diffusion task shares: device and model resolution, seeded sampling of components.
+
+Tasks hand over multichannel windows already at the model's rate; this module turns them into
+mid/side (Helmert) components, samples them as one batch, keeps silent components silent and
+turns the result back into channels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from restore.config import TASK_ID
+from restore.diffusion.conditioning import known_data_projection
+from restore.tasks.stereo import from_components, silent_items, to_components
+
+METHODS = ("diffusion", "classical")
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; anything else as given."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def resolve_model(model, device: torch.device):
+    """A ``LoadedModel`` from ``model`` (a LoadedModel, a file path, or None = default model)."""
+    from restore.checkpoint import LoadedModel, load_model
+
+    if isinstance(model, LoadedModel):
+        model.denoiser.to(device)
+        return model
+    return load_model(None if model is None else Path(model), device=device)
+
+
+def check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+
+
+@dataclass
+class Sampling:
+    """How to sample: a loaded model, steps, a seeded generator, a progress callback."""
+
+    model: object  # restore.checkpoint.LoadedModel
+    steps: int
+    generator: torch.Generator
+    callback: Callable[[dict], None] | None = None
+
+    @classmethod
+    def create(cls, model, *, steps: int | None, seed: int, device: str | torch.device,
+               callback: Callable[[dict], None] | None = None) -> Sampling:
+        loaded = resolve_model(model, resolve_device(device))
+        generator = torch.Generator(device="cpu").manual_seed(int(seed))
+        return cls(loaded, int(steps or loaded.default_steps), generator, callback)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.denoiser.parameters()).device
+
+
+def sample_components(
+    sampling: Sampling,
+    audio: torch.Tensor,
+    mask: torch.Tensor,
+    task: str,
+    cutoff_hz: float,
+    blend: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """Fill ``audio [batch, channels, time]`` (model rate) where ``mask [batch, 1, time]`` is 0.
+
+    For the ``bandwidth`` task the mask is all ones and the band above ``cutoff_hz`` is generated.
+    Channels are sampled as mid/side (Helmert) components in one batch. ``blend(components
+    [batch, channels, time]) -> same`` runs after the known-data projection at every step (the
+    chunking engine uses it to make overlapping windows agree). Returns ``[batch, channels, time]``.
+    """
+    from restore.diffusion import generate
+
+    batch, channels, length = audio.shape
+    device = sampling.device
+    components = to_components(audio.to(device, torch.float32))
+    degraded = components.reshape(batch * channels, 1, length)
+    item_mask = mask.to(device, torch.float32).repeat_interleave(channels, dim=0)
+    task_id = torch.full((batch * channels,), TASK_ID[task], dtype=torch.long, device=device)
+    cutoff = torch.full((batch * channels,), float(cutoff_hz), device=device)
+    project = known_data_projection(degraded, item_mask, task_id, cutoff)
+    silent = silent_items(degraded, item_mask)
+
+    def consistency(estimate: torch.Tensor) -> torch.Tensor:
+        estimate = project(estimate)
+        estimate = torch.where(silent.reshape(-1, 1, 1), degraded, estimate)
+        if blend is not None:
+            blended = blend(estimate.reshape(batch, channels, length))
+            estimate = blended.reshape(batch * channels, 1, length).to(estimate.dtype)
+        return estimate
+
+    result = generate(sampling.model, degraded, item_mask, task_id, cutoff, steps=sampling.steps,
+                      sampler=sampling.model.default_sampler, generator=sampling.generator,
+                      consistency=consistency, callback=sampling.callback)
+    return from_components(result.reshape(batch, channels, length))

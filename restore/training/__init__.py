@@ -1,0 +1,1 @@
+"""The training loop behind ``restore train``: :func:`restore.training.loop.train`."""

@@ -1,0 +1,320 @@
+"""The training loop, top to bottom: setup, (resume), step, log, validate, checkpoint, exit.
+
+Exactness of resume: the random draws of step ``k`` (pairs, sigmas, noise) come from a
+generator seeded by (seed, rank, k); the clip stream restarts every ``ckpt_every`` steps from a
+seed of (seed, segment), and a resumed run skips the batches of its segment it already used.
+So a run stopped and resumed at any step continues exactly as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, IterableDataset
+
+from data_prep.pairs import make_batch
+from restore.checkpoint import LoadedModel, build_denoiser, save_model
+from restore.config import MODEL_RATE, TASKS, RunConfig
+from restore.diffusion import Denoiser
+from restore.diffusion.conditioning import known_data_projection, level_scale
+from restore.errors import RestoreError
+from restore.training import distributed
+from restore.training.logs import RunLog
+from restore.training.state import (
+    EMA,
+    MODEL_FILE,
+    STATE_FILE,
+    load_state,
+    restore_state,
+    save_state,
+    step_generator,
+)
+from restore.training.validation import Validator, unknown_fraction
+
+DatasetFactory = Callable[[str, int], IterableDataset]  # (split, seed) -> endless clip stream
+SEGMENT_SEED = 100_003  # dataset seed of segment j: seed * SEGMENT_SEED + j
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """Run-level settings (not part of the model's config)."""
+
+    out_dir: Path  # run directory: model, state, logs
+    resume: bool = False  # continue from out_dir's state file if there is one
+    max_minutes: float | None = None  # stop (with a checkpoint) after this wall time
+    max_steps: int | None = None  # stop (with a checkpoint) at this step
+    device: str = "auto"  # "auto", "cpu", "cuda", "cuda:N"
+    data_id: str = ""  # hash of the training data's manifest, for the model card
+
+
+class _Objective(nn.Module):
+    """The loss as a module, so that DistributedDataParallel sees the forward pass."""
+
+    def __init__(self, denoiser: Denoiser) -> None:
+        super().__init__()
+        self.denoiser = denoiser
+
+    def forward(self, clean, noise, sigma, project, fraction, **conditioning):
+        return self.denoiser.loss(clean, noise, sigma, project=project,
+                                  unknown_fraction=fraction, **conditioning)
+
+
+def lr_factor(step: int, warmup: int, total: int, floor: float) -> float:
+    """Linear warm-up to 1, then cosine decay to ``floor`` at ``total`` steps."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def train(run: RunConfig, make_dataset: DatasetFactory, options: TrainOptions,
+          callback: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Train (or resume) a run; returns the last log record. Checkpoints on every exit path."""
+    processes = distributed.start(options.device)
+    try:
+        return Trainer(run, make_dataset, options, processes, callback).run()
+    finally:
+        distributed.stop()
+
+
+class Trainer:
+    """One training run on one process (rank) of possibly several."""
+
+    def __init__(self, run, make_dataset, options, processes, callback) -> None:
+        self.run_config, self.options, self.processes = run, options, processes
+        self.train_config, self.device = run.train, processes.device
+        self.callback = callback or (lambda record: None)
+        self.make_dataset = make_dataset
+        self.out_dir = Path(options.out_dir)
+        self.log = RunLog(self.out_dir, processes.is_main)
+        self.stop_reason: str | None = None
+        self.last_record: dict[str, Any] = {}
+        self.last_validation: dict[str, Any] = {}
+        self.started = time.monotonic()
+        self._build()
+
+    # ---- setup ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        config = self.train_config
+        torch.manual_seed(config.seed)  # identical initial weights on every rank
+        denoiser = build_denoiser(self.run_config.model, self.run_config.diffusion)
+        self.network = denoiser.network.to(self.device)
+        self.ema = EMA(self.network, config.ema_decay)
+        self.optimizer = torch.optim.AdamW(self.network.parameters(), lr=config.learning_rate,
+                                           betas=tuple(config.betas),
+                                           weight_decay=config.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: lr_factor(
+            step, config.warmup_steps, config.total_steps, config.min_lr_ratio))
+        self.use_cuda = self.device.type == "cuda"
+        network = self.network
+        if config.compile and self.use_cuda:
+            network = torch.compile(network)  # parameters stay shared with self.network
+        self.denoiser = Denoiser(network, self.run_config.diffusion)
+        objective = _Objective(self.denoiser)
+        if self.processes.world > 1:
+            ids = [self.device.index] if self.use_cuda else None
+            objective = DistributedDataParallel(objective, device_ids=ids)
+        self.objective = objective
+        self.step = self._resume_or_start()
+        self.validator = self._make_validator()
+
+    def _resume_or_start(self) -> int:
+        state_path = self.out_dir / STATE_FILE
+        if state_path.exists() and not self.options.resume:
+            raise RestoreError(self.out_dir, "run directory already holds a training run: "
+                               "pass --resume to continue it or choose another --out")
+        if self.processes.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        if not state_path.exists():
+            return 0
+        try:
+            state = load_state(state_path, self.device)
+        except (OSError, RuntimeError, ValueError) as error:
+            raise RestoreError(state_path, f"cannot read training state: {error}") from None
+        saved = RunConfig.from_json_dict(state["run_config"])
+        if (saved.model, saved.diffusion) != (self.run_config.model, self.run_config.diffusion):
+            raise RestoreError(state_path, "the config's model/diffusion sections differ from "
+                               "the run being resumed")
+        return restore_state(state, network=self.network, ema=self.ema,
+                             optimizer=self.optimizer, scheduler=self.scheduler)
+
+    def _make_validator(self) -> Validator:
+        config = self.train_config
+        try:
+            dataset = self.make_dataset("valid", config.seed)
+            iterator = iter(dataset)
+            clips = [next(iterator) for _ in range(config.val_clips)]
+        except RestoreError:  # no validation split: fixed clips from another train stream
+            iterator = iter(self.make_dataset("train", config.seed + 7))
+            clips = [next(iterator) for _ in range(config.val_clips)]
+        clean = torch.stack(clips).to(self.device)
+        generator = torch.Generator(self.device).manual_seed(config.seed + 12345)
+        pairs = make_batch(clean, generator, task_weights=config.task_weights)
+        return Validator(clean, pairs, self.run_config.diffusion, config.seed)
+
+    # ---- data -------------------------------------------------------------------------------
+    def _batches(self):
+        """Endless clean batches ``[batch, 1, clip_samples]`` for steps ``self.step`` onwards."""
+        config, segment_steps = self.train_config, self.train_config.ckpt_every
+        base = self.make_dataset("train", config.seed)
+        step = self.step
+        while True:
+            segment = step // segment_steps
+            dataset = copy.copy(base)  # shares the audio buffer; only the seed changes
+            dataset.seed = config.seed * SEGMENT_SEED + segment
+            loader = DataLoader(dataset, batch_size=config.batch_size,
+                                num_workers=config.num_workers, pin_memory=self.use_cuda)
+            iterator = iter(loader)
+            for _ in range(step - segment * segment_steps):  # resumed mid-segment: skip
+                next(iterator)
+            for _ in range((segment + 1) * segment_steps - step):
+                yield next(iterator)
+            step = (segment + 1) * segment_steps
+            del iterator  # shuts the segment's workers down
+
+    # ---- one optimiser step -----------------------------------------------------------------
+    def _train_step(self, clean: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        config = self.train_config
+        generator = step_generator(config.seed, self.processes.rank, self.step, self.device)
+        pairs = make_batch(clean, generator, task_weights=config.task_weights)
+        scale = level_scale(pairs.degraded, pairs.mask, self.run_config.diffusion)
+        clean, degraded = clean / scale, pairs.degraded / scale
+        sigma = self.denoiser.sample_sigma(clean.shape[0], generator, self.device)
+        noise = torch.randn(clean.shape, generator=generator, device=self.device)
+        project = known_data_projection(degraded, pairs.mask, pairs.task_id, pairs.cutoff_hz)
+        fraction = unknown_fraction(pairs.mask, pairs.task_id, pairs.cutoff_hz)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16,
+                            enabled=self.use_cuda and config.bf16):
+            loss = self.objective(clean, noise, sigma, project, fraction, degraded=degraded,
+                                  mask=pairs.mask, task_id=pairs.task_id,
+                                  cutoff_hz=pairs.cutoff_hz).mean()
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.network.parameters(), config.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.ema.update(self.network)
+        return loss.detach(), grad_norm.detach()
+
+    # ---- the loop ---------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        config, options = self.train_config, self.options
+        last_step = min(config.total_steps, options.max_steps or config.total_steps)
+        deadline = (time.monotonic() + 60 * options.max_minutes
+                    if options.max_minutes is not None else math.inf)
+        self._emit({"event": "start", "step": self.step, "total": last_step})
+        if self.step == 0:
+            self.validate()  # the untrained baseline, for the loss curve
+        previous = {signal.SIGINT: signal.getsignal(signal.SIGINT),
+                    signal.SIGTERM: signal.getsignal(signal.SIGTERM)}
+        interrupted = []
+        handler = self._interrupt_handler(interrupted)
+        for number in previous:
+            signal.signal(number, handler)
+        try:
+            self._loop(last_step, deadline, interrupted)
+        finally:
+            for number, old in previous.items():
+                signal.signal(number, old)
+        if self.stop_reason == "interrupted":
+            raise KeyboardInterrupt
+        return self.last_record
+
+    def _interrupt_handler(self, interrupted: list):
+        def handler(number, frame):
+            if interrupted:  # second Ctrl-C: stop at once
+                raise KeyboardInterrupt
+            interrupted.append(number)
+        return handler
+
+    def _loop(self, last_step: int, deadline: float, interrupted: list) -> None:
+        config = self.train_config
+        batches = self._batches()
+        window_loss = torch.zeros((), device=self.device)
+        window_steps, window_start, last_saved = 0, time.monotonic(), self.step
+        while self.step < last_step:
+            if self.processes.agree(bool(interrupted) or time.monotonic() > deadline):
+                self.stop_reason = "interrupted" if interrupted else "max-minutes"
+                break
+            clean = next(batches).to(self.device, non_blocking=True)
+            loss, grad_norm = self._train_step(clean)
+            self.step += 1
+            window_loss += loss
+            window_steps += 1
+            self._emit({"event": "step", "step": self.step, "total": last_step})
+            if self.step % config.log_every == 0 or self.step == last_step:
+                elapsed = time.monotonic() - window_start
+                self._log_window(window_loss, window_steps, elapsed, grad_norm)
+                window_loss.zero_()
+                window_steps, window_start = 0, time.monotonic()
+            if self.step % config.val_every == 0:
+                self.validate()
+                window_start = time.monotonic()  # validation is not training time
+            if self.step % config.ckpt_every == 0:
+                self.checkpoint()
+                last_saved, window_start = self.step, time.monotonic()
+        if self.step != last_saved or not (self.out_dir / STATE_FILE).exists():
+            self.checkpoint()
+        self._emit({"event": "stop", "step": self.step, "reason": self.stop_reason or "done"})
+
+    def _log_window(self, window_loss, steps: int, elapsed: float, grad_norm) -> None:
+        loss = window_loss.item() / max(1, steps)  # sync point: only once per log interval
+        rate = steps / max(elapsed, 1e-9)
+        memory = torch.cuda.max_memory_allocated(self.device) / 2**30 if self.use_cuda else 0.0
+        self._emit({
+            "event": "log", "step": self.step, "loss": loss, "lr": self.scheduler.get_last_lr()[0],
+            "grad_norm": float(grad_norm), "steps_per_s": rate,
+            "samples_per_s": rate * self.train_config.batch_size * self.processes.world,
+            "seconds": round(time.monotonic() - self.started, 3), "gpu_memory_gib": memory,
+        })
+
+    # ---- validation and checkpoints ---------------------------------------------------------
+    def validate(self) -> None:
+        if self.processes.is_main:
+            denoiser = Denoiser(self.ema.network, self.run_config.diffusion).eval()
+            model = LoadedModel(denoiser, self.run_config.model, self.run_config.diffusion)
+            record = {"event": "val", "step": self.step, "val_loss": self.validator.loss(denoiser)}
+            record.update(self.validator.lsd(model, self.train_config.val_steps))
+            self.last_validation = record
+            self._emit(record)
+        self.processes.barrier()
+
+    def checkpoint(self) -> None:
+        if self.processes.is_main:
+            card = {
+                "name": self.out_dir.name,
+                "train_config": self.run_config.to_json_dict()["train"],
+                "training_data": self.options.data_id,
+                "tasks": list(TASKS),
+                "sample_rate": MODEL_RATE,
+                "samples_seen": self.step * self.train_config.batch_size * self.processes.world,
+                "world_size": self.processes.world,
+                "validation": {k: v for k, v in self.last_validation.items() if k != "event"},
+            }
+            denoiser = Denoiser(self.ema.network, self.run_config.diffusion)
+            save_model(self.out_dir / MODEL_FILE, denoiser, self.run_config.model,
+                       step=self.step, card=card)
+            save_state(self.out_dir / STATE_FILE, network=self.network, ema=self.ema,
+                       optimizer=self.optimizer, scheduler=self.scheduler, step=self.step,
+                       run_config=self.run_config.to_json_dict(),
+                       extra={"data_id": self.options.data_id})
+            self._emit({"event": "checkpoint", "step": self.step,
+                        "path": str(self.out_dir / MODEL_FILE)})
+        self.processes.barrier()
+
+    def _emit(self, record: dict[str, Any]) -> None:
+        if record["event"] != "step":
+            self.log.write(record)
+            self.last_record = record if record["event"] == "log" else self.last_record
+        if self.processes.is_main:
+            self.callback(record)

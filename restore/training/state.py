@@ -1,0 +1,86 @@
+"""Training state: EMA of weights, the atomic state file, per-step random generators."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from restore.checkpoint import atomic_write
+
+STATE_FILE = "train_state.pt"  # optimizer, scheduler, network, EMA, step, RNG: exact resume
+MODEL_FILE = "model.safetensors"  # EMA weights, fp16, loadable by restore.checkpoint
+STATE_VERSION = 1
+
+
+class EMA:
+    """Exponential moving average of a network's weights (a frozen copy, updated in place)."""
+
+    def __init__(self, network: nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.network = copy.deepcopy(network).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, network: nn.Module) -> None:
+        ema_params = list(self.network.parameters())
+        params = [p.detach() for p in network.parameters()]
+        torch._foreach_lerp_(ema_params, params, 1.0 - self.decay)
+        for ema_buffer, buffer in zip(self.network.buffers(), network.buffers(), strict=True):
+            ema_buffer.copy_(buffer)
+
+
+def step_generator(seed: int, rank: int, step: int, device: torch.device) -> torch.Generator:
+    """The generator for one optimiser step: pairs, sigmas and noise are a function of
+    (seed, rank, step) alone, so a resumed run draws exactly what an uninterrupted one would."""
+    return torch.Generator(device).manual_seed(((seed * 1_000_003 + rank) * 10_000_019 + step)
+                                               % (2**63 - 1))
+
+
+def save_state(
+    path: Path,
+    *,
+    network: nn.Module,
+    ema: EMA,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    step: int,
+    run_config: dict[str, Any],
+    extra: dict[str, Any],
+) -> None:
+    """Write everything needed for an exact resume, atomically (temp file + rename)."""
+    state = {
+        "version": STATE_VERSION,
+        "step": step,
+        "run_config": run_config,
+        "network": network.state_dict(),
+        "ema": ema.network.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "extra": extra,
+    }
+    atomic_write(path, lambda temp: torch.save(state, temp))
+
+
+def load_state(path: Path, device: torch.device) -> dict[str, Any]:
+    """Read a state file written by :func:`save_state` (tensors only, no pickled classes)."""
+    state = torch.load(path, map_location=device, weights_only=True)
+    if state.get("version") != STATE_VERSION:
+        raise ValueError(f"training state version {state.get('version')} is not {STATE_VERSION}")
+    return state
+
+
+def restore_state(state: dict[str, Any], *, network, ema, optimizer, scheduler) -> int:
+    """Put a loaded state back into the live objects; returns the step to continue from."""
+    network.load_state_dict(state["network"])
+    ema.network.load_state_dict(state["ema"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"].cpu())
+    if state["cuda_rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+    return int(state["step"])

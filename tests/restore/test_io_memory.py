@@ -1,0 +1,54 @@
+"""Constant memory: converting a 20-minute file costs no more memory than converting a 1-second one.
+
+The long file (48 kHz stereo 16-bit, 230 MB on disk, 460 MB as float32) is generated in blocks
+in a temporary folder. Each conversion runs the real CLI in a fresh process, which reports its
+own peak RSS; a reader or writer that held the file would exceed the bound by hundreds of MB.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+RATE = 48_000
+LONG_SECONDS = 20 * 60
+BOUND_MB = 150
+
+PEAK_RSS_SCRIPT = """
+import resource, sys
+from restore.cli import cli
+try:
+    cli.main(args=sys.argv[1:], prog_name="restore")
+except SystemExit as stop:
+    assert not stop.code, stop.code
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)  # KiB -> MiB on Linux
+"""
+
+
+def write_long(path, seconds: int) -> None:
+    rng = np.random.default_rng(0)
+    with sf.SoundFile(path, "w", RATE, 2, "PCM_16") as handle:
+        for _ in range(0, seconds, 10):
+            handle.write(rng.integers(-8000, 8000, (10 * RATE, 2), dtype=np.int16))
+
+
+def peak_rss_mb(*args) -> int:
+    result = subprocess.run([sys.executable, "-c", PEAK_RSS_SCRIPT, *map(str, args)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_long_file_converts_in_constant_memory(tmp_path):
+    short, long = tmp_path / "short.wav", tmp_path / "long.wav"
+    sf.write(short, np.zeros((RATE, 2), np.int16), RATE, subtype="PCM_16")
+    write_long(long, LONG_SECONDS)
+    baseline = peak_rss_mb("-q", "convert", short, "-o", tmp_path / "short_out.wav")
+    peak = peak_rss_mb("-q", "convert", long, "-o", tmp_path / "long_out.wav")
+    assert sf.info(tmp_path / "long_out.wav").frames == LONG_SECONDS * RATE
+    assert peak - baseline < BOUND_MB, (baseline, peak)
