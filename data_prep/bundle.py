@@ -31,17 +31,18 @@ RATE = 48_000
 _SYNTHS: dict[str, object] = {}  # one loaded SoundFont per worker process
 
 
-def _midi_job(job: tuple[str, str, int, int]) -> tuple[str, bytes | None, dict | str]:
-    """Worker: (score path, track id, seed, variant) -> (track id, MIDI or None, params or
-    the error)."""
+def _midi_job(job: tuple[str, str, list[int]]) -> list[tuple[str, bytes | None, dict | str]]:
+    """Worker: (score path, score id, seeds) -> per seed (track id, MIDI or None, params or
+    the error). The score is parsed once for all its orchestrations."""
     from data_prep.recipes.scores import randomize_midi, score_to_midi
 
-    path, track_id, seed, _ = job
+    path, score_id, seeds = job
     try:
-        midi, params = randomize_midi(score_to_midi(Path(path)), seed)
+        plain = score_to_midi(Path(path))
+        return [(f"{score_id}#{variant}", *randomize_midi(plain, seed))
+                for variant, seed in enumerate(seeds)]
     except Exception as error:  # noqa: BLE001 - unparsable scores are counted and skipped
-        return track_id, None, f"{type(error).__name__}: {error}"[:200]
-    return track_id, midi, params
+        return [(score_id, None, f"{type(error).__name__}: {error}"[:200])]
 
 
 def write_midi(bundle_dir: Path, scores: int, variants: int, seed: int, workers: int,
@@ -56,30 +57,31 @@ def write_midi(bundle_dir: Path, scores: int, variants: int, seed: int, workers:
     jobs = []
     for index in chosen:
         relative = paths[index].as_posix().split("/corpus/", 1)[-1]
-        for variant in range(variants):
-            track_seed = zlib.crc32(f"{seed}:{relative}:{variant}".encode())
-            jobs.append((str(paths[index]), f"music21/{relative}#{variant}", track_seed, variant))
+        seeds = [zlib.crc32(f"{seed}:{relative}:{variant}".encode()) for variant in range(variants)]
+        jobs.append((str(paths[index]), f"music21/{relative}", seeds))
     (bundle_dir / "midi").mkdir(parents=True, exist_ok=True)
     entries, failures = [], []
     licence = f"{MUSIC21_LICENCE}; SoundFont: {package_licence(SF3_PACKAGE)}"
     with multiprocessing.get_context("fork").Pool(max(1, workers)) as pool:
-        for number, (track_id, midi, params) in enumerate(pool.imap(_midi_job, jobs), start=1):
-            if midi is None:
-                failures.append({"track": track_id, "reason": params})
-            else:
-                name = f"midi/{number:05d}.mid"
+        for number, results in enumerate(pool.imap(_midi_job, jobs), start=1):
+            for track_id, midi, params in results:
+                if midi is None:
+                    failures.append({"track": track_id, "reason": params})
+                    continue
+                name = f"midi/{len(entries):05d}.mid"
                 (bundle_dir / name).write_bytes(midi)
                 entries.append({"file": name, "track": track_id,
                                 "group": track_id.split("#")[0], "licence": licence,
                                 "params": params})
             if callback is not None:
-                callback(number, len(jobs), track_id)
+                callback(number, len(jobs), jobs[number - 1][1])
     return entries, failures
 
 
 def copy_recordings(corpus_dir: Path, target: Path, budget_mib: float, seed: int) -> dict:
-    """A sub-corpus of ``corpus_dir``'s clips of about ``budget_mib`` FLAC, balanced over
-    sources, 80 % train / 10 % valid / 10 % test, in new FLAC shards under ``target``."""
+    """A sub-corpus of ``corpus_dir``'s recorded clips (music21 renders left out: the bundle
+    renders those) of about ``budget_mib`` FLAC, balanced over sources, 80 % train / 10 %
+    valid / 10 % test, in new FLAC shards under ``target``."""
     manifest = shards.read_manifest(corpus_dir)
     rng = np.random.default_rng(seed)
     sizes = {s["file"]: (corpus_dir / s["file"]).stat().st_size / max(s["frames"], 1)
@@ -88,7 +90,8 @@ def copy_recordings(corpus_dir: Path, target: Path, budget_mib: float, seed: int
     result = {**{k: manifest[k] for k in ("format", "version", "sample_rate", "clip_seconds")},
               "shards": [], "clips": [], "skipped": [], "complete": True}
     for split, share in (("train", 0.8), ("valid", 0.1), ("test", 0.1)):
-        clips = [c for c in manifest["clips"] if c["split"] == split]
+        clips = [c for c in manifest["clips"] if c["split"] == split
+                 and not c["source"].startswith("music21")]  # rendered there from MIDI
         picked = _balanced_pick(clips, sizes, budget_mib * share * 2**20, rng)
         if picked:
             _write_picked(corpus_dir, target, f"rec-{split}-00000.flac", picked, result)
@@ -139,14 +142,22 @@ def make_bundle(
     about ``recordings_mib`` of real recordings taken from ``corpus_dir`` (if given)."""
     bundle_dir = Path(bundle_dir)
     bundle_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(SF3, bundle_dir / SF3.name)
-    midi, failures = write_midi(bundle_dir, scores, variants, seed, workers, callback)
+    settings = {"scores": scores, "variants": variants, "seed": seed}
+    previous = bundle_dir / BUNDLE
+    old = shards.read_json(previous, BUNDLE_FORMAT) if previous.exists() else {}
+    if old.get("midi_settings") == settings:  # MIDI already written: only add recordings
+        midi, failures = old["midi"], old["skipped"]
+    else:
+        shutil.copyfile(SF3, bundle_dir / SF3.name)
+        midi, failures = write_midi(bundle_dir, scores, variants, seed, workers, callback)
     if corpus_dir is not None:
         copy_recordings(Path(corpus_dir), bundle_dir / RECORDINGS, recordings_mib, seed)
+    has_recordings = (bundle_dir / RECORDINGS / shards.MANIFEST).exists()
     description = {"format": BUNDLE_FORMAT, "version": 1, "seed": seed,
+                   "midi_settings": settings,
                    "soundfont": {"file": SF3.name, "licence": package_licence(SF3_PACKAGE)},
                    "midi": midi, "skipped": failures,
-                   "recordings": RECORDINGS if corpus_dir is not None else None}
+                   "recordings": RECORDINGS if has_recordings else None}
     shards.write_json_atomic(bundle_dir / BUNDLE, description)
     return description
 

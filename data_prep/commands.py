@@ -32,8 +32,8 @@ out_option = click.option("--out", "out_dir", type=click.Path(file_okay=False, p
 @click.option("--target-lufs", type=float, default=-23.0, show_default=True)
 @click.option("--valid-share", type=float, default=0.05, show_default=True)
 @click.option("--test-share", type=float, default=0.05, show_default=True)
-@click.option("--shard-seconds", type=float, default=600.0, show_default=True,
-              help="Audio per shard (600 s of 16-bit FLAC stays well under 60 MiB).")
+@click.option("--shard-seconds", type=float, default=300.0, show_default=True,
+              help="Audio per shard (300 s of 16-bit audio is at most 27.5 MiB raw).")
 @click.option("--workers", type=int, default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True)
@@ -52,8 +52,18 @@ def corpus(out_dir, folders, licence, recipes, limit, clip_seconds, target_lufs,
                             shares=SplitShares(valid=valid_share, test=test_share),
                             shard_seconds=shard_seconds)
     progress.close()
+    warn_skipped(manifest)
     if not quiet:
         click.echo(summary(manifest, out_dir))
+
+
+def warn_skipped(manifest: dict, shown: int = 20) -> None:
+    """One warning line on stderr per skipped source (the first ``shown``), then a count."""
+    for entry in manifest["skipped"][:shown]:
+        click.echo(f"data_prep: warning: skipped {entry['track']}: {entry['reason']}", err=True)
+    if len(manifest["skipped"]) > shown:
+        click.echo(f"data_prep: warning: {len(manifest['skipped']) - shown} more sources "
+                   "skipped (see manifest.json)", err=True)
 
 
 def summary(manifest: dict, out_dir: Path) -> str:
@@ -148,6 +158,7 @@ def render_bundle_command(bundle_dir, out_dir, workers, quiet) -> None:
     progress = Progress("render", quiet)
     manifest = render_bundle(bundle_dir, out_dir, workers=workers, callback=progress)
     progress.close()
+    warn_skipped(manifest)
     click.echo(summary(manifest, out_dir))
 
 

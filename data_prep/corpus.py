@@ -46,57 +46,66 @@ def split_of(track_id: str, seed: int, shares: SplitShares) -> str:
 
 
 class _CorpusWriter:
-    """Accumulates clips per split and writes a shard whenever one is full."""
+    """Accumulates clips per split and writes a shard whenever a shard's worth is pending.
+
+    A track counts as done (for resuming) once none of its clips is still pending.
+    """
 
     def __init__(self, out_dir: Path, manifest: dict, shard_frames: int, suffix: str) -> None:
         self.out_dir, self.manifest = out_dir, manifest
         self.shard_frames, self.suffix = shard_frames, suffix
-        self.pending = {split: ([], [], []) for split in shards.SPLITS}  # audio, clips, tracks
-        self.pending_profiles: dict[str, list] = {split: [] for split in shards.SPLITS}
+        self.pending: dict[str, list[tuple[np.ndarray, dict, np.ndarray]]] = {
+            split: [] for split in shards.SPLITS}
+        self.pending_tracks: dict[str, list[str]] = {split: [] for split in shards.SPLITS}
         self.written_profiles = _written_profiles(out_dir, manifest)
         self.duplicates = DuplicateFinder()
         for profile in self.written_profiles:
             self.duplicates.seen(profile)
 
     def add(self, result: TrackClips, split: str) -> None:
-        audio, entries, tracks = self.pending[split]
-        tracks.append(result.track.track)
+        self.pending_tracks[split].append(result.track.track)
         for clip, start, mark in zip(result.clips if result.clips is not None else [],
                                      result.starts, result.fingerprints, strict=False):
             if self.duplicates.seen(mark):
                 self.manifest["duplicates_dropped"] += 1
                 continue
-            audio.append(clip)
-            self.pending_profiles[split].append(mark)
-            entries.append({
+            self.pending[split].append((clip, {
                 "split": split, "frames": int(len(clip)), "source": result.track.source,
                 "track": result.track.track, "licence": result.track.licence,
                 "start_seconds": round(start, 4), "target_lufs": round(result.target_lufs, 3),
-                "loudness_lufs": round(result.loudness_lufs, 3),
-                **result.track.extra,
-            })
-        if sum(len(clip) for clip in audio) >= self.shard_frames:
-            self.flush(split)
+                "loudness_lufs": round(result.loudness_lufs, 3), **result.track.extra,
+            }, mark))
+        self.flush(split, final=False)
 
-    def flush(self, split: str) -> None:
-        audio, entries, tracks = self.pending[split]
-        if audio:
-            index = sum(1 for shard in self.manifest["shards"] if shard["split"] == split)
-            name = f"{split}-{index:05d}{self.suffix}"
-            samples = np.concatenate(audio)
-            shards.write_shard(self.out_dir / name, samples, MODEL_RATE)
-            offset = 0
-            for entry in entries:
-                entry.update(shard=name, offset=offset)
-                offset += entry["frames"]
-            self.manifest["shards"].append({"file": name, "split": split,
-                                            "frames": int(len(samples))})
-            self.manifest["clips"] += entries
-            self.written_profiles += self.pending_profiles[split]
-        self.manifest["done_tracks"] += tracks
-        self.pending[split] = ([], [], [])
-        self.pending_profiles[split] = []
-        self.save()
+    def flush(self, split: str, final: bool = True) -> None:
+        """Write full shards of ``split`` (and, if ``final``, the remainder)."""
+        while self.pending[split]:
+            frames = np.cumsum([len(clip) for clip, _, _ in self.pending[split]])
+            if frames[-1] < self.shard_frames and not final:
+                break
+            count = max(1, int(np.searchsorted(frames, self.shard_frames, side="right")))
+            self._write_shard(split, self.pending[split][:count])
+            self.pending[split] = self.pending[split][count:]
+        waiting = {entry["track"] for _, entry, _ in self.pending[split]}
+        finished = [track for track in self.pending_tracks[split] if track not in waiting]
+        if finished:
+            self.manifest["done_tracks"] += finished
+            self.pending_tracks[split] = [t for t in self.pending_tracks[split] if t in waiting]
+            self.save()
+
+    def _write_shard(self, split: str, items: list) -> None:
+        index = sum(1 for shard in self.manifest["shards"] if shard["split"] == split)
+        name = f"{split}-{index:05d}{self.suffix}"
+        samples = np.concatenate([clip for clip, _, _ in items])
+        shards.write_shard(self.out_dir / name, samples, MODEL_RATE)
+        offset = 0
+        for clip, entry, _ in items:
+            entry.update(shard=name, offset=offset)
+            offset += len(clip)
+        self.manifest["shards"].append({"file": name, "split": split,
+                                        "frames": int(len(samples))})
+        self.manifest["clips"] += [entry for _, entry, _ in items]
+        self.written_profiles += [mark for _, _, mark in items]
 
     def save(self, complete: bool = False) -> None:
         if self.written_profiles:  # profiles of the written clips, for dedup on resume
@@ -148,7 +157,7 @@ def build_corpus(
     *,
     shares: SplitShares | None = None,
     workers: int = 1,
-    shard_seconds: float = 600.0,
+    shard_seconds: float = 300.0,
     suffix: str = ".flac",
     callback: Callable[[int, int, str], None] | None = None,
 ) -> dict:

@@ -1,12 +1,14 @@
-"""``python -m evaluation run ...`` (benchmark report) and ``python -m evaluation bench ...`` (speed)."""
+"""``python -m evaluation run`` (quality report) and ``python -m evaluation bench`` (speed)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
 
+from evaluation.report import json_safe
 from restore.errors import RestoreError
 
 
@@ -51,12 +53,48 @@ def run(model_spec, corpus, out_dir, quick, steps, clips, seed, device, via) -> 
 
     def progress(event: dict) -> None:
         if event["done"] == event["total"]:
-            click.echo(f"{event['task']:>10} {event['method']:<12} {event['total']} cases", err=True)
+            line = f"{event['task']:>10} {event['method']:<12} {event['total']} cases"
+            click.echo(line, err=True)
 
     report = evaluate(model, corpus, out_dir, plan=plan, steps=_parse_list(steps, int),
                       device=device, via=via, callback=progress)
     click.echo(f"wrote {out_dir / 'report.md'}, {out_dir / 'report.json'}, "
                f"{out_dir / 'index.html'} ({len(report['tasks'])} tasks)")
+
+
+@main.command()
+@click.option("--model", "model_spec", default="default", show_default=True,
+              help="Model file, 'default' (shipped model) or 'random' (untrained tiny model).")
+@click.option("--out", "out_dir", default="bench_out", show_default=True,
+              type=click.Path(path_type=Path), help="Folder for bench.json and bench.md.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--steps", default="", help="Comma-separated step counts (default: model's own).")
+@click.option("--minutes", default="1,10,60", show_default=True,
+              help="Comma-separated input lengths in minutes.")
+@click.option("--tasks", default="upsample,inpaint,transition", show_default=True)
+@click.option("--quick", is_flag=True, help="CPU-sized run: inputs of 5 and 20 seconds.")
+def bench(model_spec, out_dir, device, steps, minutes, tasks, quick) -> None:
+    """x real time, peak RSS / GPU memory and FLOPs per audio second, per task, steps, length."""
+    from evaluation.bench import markdown_table, run_bench
+    from evaluation.evaluate import load_model_for_evaluation, resolve_device
+    from evaluation.report import write_text_atomic
+
+    device = resolve_device(device)
+    model = load_model_for_evaluation(model_spec, device)
+    lengths = (5.0, 20.0) if quick else tuple(60.0 * m for m in _parse_list(minutes, float))
+    counts = _parse_list(steps, int) or (int(model.default_steps),)
+
+    def progress(row: dict) -> None:
+        click.echo(f"{row['task']:>10} steps {row['steps']:>3} {row['input_seconds']:>7g} s: "
+                   f"{row['x_realtime']:.2f} x real time, RSS {row['peak_rss_mb']:.0f} MB", err=True)
+
+    result = run_bench(model, device=device, steps=counts, lengths_seconds=lengths,
+                       tasks=_parse_list(tasks, str), callback=progress)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out_dir / "bench.json", json.dumps(json_safe(result), indent=1) + "\n")
+    table = markdown_table(result)
+    write_text_atomic(out_dir / "bench.md", table)
+    click.echo(table)
 
 
 def entry() -> None:

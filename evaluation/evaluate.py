@@ -1,4 +1,4 @@
-"""One evaluation run: cases from a corpus, the model and every baseline, report and listening page."""
+"""One evaluation run: cases from a corpus, the model and every baseline, report, listening page."""
 
 from __future__ import annotations
 

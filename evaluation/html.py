@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from evaluation.cases import Case
-from evaluation.report import DB_METRICS
+from evaluation.report import DB_METRICS, write_text_atomic
 from evaluation.runner import Results
 from restore import io
 from restore.classical import sinc_upsample
@@ -49,8 +49,9 @@ def _spectrogram_png(path: Path, panels: list[tuple[str, np.ndarray]], title: st
     figure, axes = plt.subplots(len(panels), 1, figsize=(9, 2.0 * len(panels)), sharex=True,
                                 squeeze=False)
     for axis, (label, audio) in zip(axes[:, 0], panels, strict=True):
-        axis.specgram(audio[0].astype(np.float64) + 1e-12, NFFT=1024, Fs=MODEL_RATE,
-                      noverlap=768, vmin=-140, vmax=-20, cmap="magma")
+        with np.errstate(divide="ignore"):  # exact zeros (a zero-filled gap) are -inf dB
+            axis.specgram(audio[0].astype(np.float64), NFFT=1024, Fs=MODEL_RATE,
+                          noverlap=768, vmin=-140, vmax=-20, cmap="magma")
         axis.set_ylabel(f"{label}\nHz")
     axes[0, 0].set_title(title)
     axes[-1, 0].set_xlabel("seconds into excerpt")
@@ -128,8 +129,4 @@ def index_html(results: Results, entries: list[dict[str, Any]], meta: dict[str, 
 def write_listening_page(results: Results, out_dir: Path, meta: dict[str, Any]) -> Path:
     """Write the examples and ``index.html`` into ``out_dir``; return the page's path."""
     entries = write_examples(results, out_dir)
-    path = out_dir / "index.html"
-    temporary = path.with_name(".index.html.tmp")
-    temporary.write_text(index_html(results, entries, meta))
-    os.replace(temporary, path)
-    return path
+    return write_text_atomic(out_dir / "index.html", index_html(results, entries, meta))

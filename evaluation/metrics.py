@@ -1,4 +1,4 @@
-"""Objective metrics: LSD (NU-Wave 2 definition), SNR, SI-SDR, log-mel distance, join flux, loudness.
+"""Objective metrics: LSD (NU-Wave 2 definition), SNR, SI-SDR, log-mel distance, flux, loudness.
 
 Every function takes ``estimate`` and ``reference`` as ``np.ndarray`` or ``torch.Tensor`` of shape
 ``[frames]`` or ``[channels, frames]`` (same shape, same rate) and returns a Python float.
@@ -53,7 +53,7 @@ def _pair(estimate: Audio, reference: Audio) -> tuple[torch.Tensor, torch.Tensor
 
 
 def log_power_spectrogram(audio: Audio, n_fft: int = LSD_N_FFT, hop: int = LSD_HOP) -> torch.Tensor:
-    """``log10(max(|STFT|^2, 1e-8))`` of ``audio [channels, frames]`` -> ``[channels, bins, stft_frames]``.
+    """``log10(max(|STFT|^2, 1e-8))`` of ``audio [channels, frames]`` -> ``[channels, bins, n]``.
 
     STFT as NU-Wave 2: periodic Hann window of ``n_fft``, ``center=True`` with reflect padding.
     """
@@ -221,7 +221,7 @@ def spectral_flux(audio: Audio, n_fft: int = FLUX_N_FFT, hop: int = FLUX_HOP) ->
 
 
 def _windowed_max(flux: torch.Tensor, width: int) -> torch.Tensor:
-    """Max of ``flux [channels, frames]`` over every run of ``width`` frames -> ``[channels, n]``."""
+    """Max of ``flux [channels, frames]`` over each run of ``width`` frames -> ``[channels, n]``."""
     width = min(width, flux.shape[-1])
     return flux.unfold(-1, width, 1).amax(dim=-1)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -134,10 +135,21 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_text(text)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
 def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    """Write ``report.json`` (strict JSON) and ``report.md`` into ``out_dir``."""
+    """Write ``report.json`` (strict JSON) and ``report.md`` into ``out_dir``, atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out_dir / "report.json", out_dir / "report.md"
-    json_path.write_text(json.dumps(json_safe(report), indent=1, allow_nan=False) + "\n")
-    md_path.write_text(markdown(report) + "\n")
+    text = json.dumps(json_safe(report), indent=1, allow_nan=False) + "\n"
+    json_path = write_text_atomic(out_dir / "report.json", text)
+    md_path = write_text_atomic(out_dir / "report.md", markdown(report) + "\n")
     return json_path, md_path

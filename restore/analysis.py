@@ -18,6 +18,7 @@ from scipy import ndimage, signal
 
 CLIP_LEVEL = 0.999  # |sample| at or above this (-0.009 dBFS) counts as clipped
 SILENCE_LEVEL = 2.0**-24  # |sample| at or below this in every channel is digital silence
+SILENCE_KEPT_SECONDS = 0.0005  # shorter silent runs are dropped while streaming
 ENVELOPE_SECONDS = 0.005  # level envelope frame for sudden-drop detection
 DROP_DB = 30.0  # a frame this far below its neighbourhood's median level is a sudden drop
 DROP_CONTEXT_SECONDS = 0.2  # neighbourhood on each side for that median
@@ -65,9 +66,9 @@ def find_dropouts(audio: np.ndarray, sample_rate: int, *, min_silence_seconds: f
     """Dropout candidates ``[(start, end), ...]`` in seconds, sorted and merged.
 
     Two kinds: runs of digital silence (all channels within one 24-bit step of zero) at least
-    ``min_silence_seconds`` long that do not touch the file's start or end; and sudden drops,
-    5 ms frames more than ``drop_db`` below the median level of the surrounding 0.4 s of
-    programme (louder than -50 dBFS).
+    ``min_silence_seconds`` (no less than 0.5 ms) long that do not touch the file's start or
+    end; and sudden drops, 5 ms frames more than ``drop_db`` below the median level of the
+    surrounding 0.4 s of programme (louder than -50 dBFS), with a steep fall and rise.
     """
     return Analyzer.single(audio, sample_rate).dropouts(min_silence_seconds, drop_db)
 
@@ -91,6 +92,7 @@ class Analyzer:
         self._envelope_rest = np.zeros((channels, 0))
         self._spectrum = np.zeros(SPECTRUM_SEGMENT // 2 + 1)
         self._spectrum_weight = 0
+        self._spectrum_rest = np.zeros((channels, 0))
         self._segment_energy: list[np.ndarray] = []  # K-weighted energy per 100 ms segment
         self._loudness_rest = np.zeros((channels, 0))
         meter = pyloudnorm.Meter(sample_rate)
@@ -123,11 +125,17 @@ class Analyzer:
     def _add_silence(self, silent: np.ndarray) -> None:
         edges = np.diff(np.concatenate([[0], silent.astype(np.int8), [0]]))
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-        for start, end in zip(starts + self.frames, ends + self.frames, strict=True):
-            if self.silent_runs and self.silent_runs[-1].end == start:
-                self.silent_runs[-1].end = end  # a run continuing across the block boundary
+        shortest = max(1, round(SILENCE_KEPT_SECONDS * self.sample_rate))
+        keep = ends - starts >= shortest
+        keep[[0, -1] if keep.size else []] = True  # may continue across a block boundary
+        runs = self.silent_runs
+        for start, end in zip(starts[keep] + self.frames, ends[keep] + self.frames, strict=True):
+            if runs and runs[-1].end == start:
+                runs[-1].end = int(end)
             else:
-                self.silent_runs.append(_Run(int(start), int(end)))
+                runs.append(_Run(int(start), int(end)))
+        # zero crossings of quiet material make many one-sample runs: keep only long ones
+        self.silent_runs = [run for run in runs[:-1] if run.end - run.start >= shortest] + runs[-1:]
 
     def _add_envelope(self, block: np.ndarray) -> None:
         frame = max(1, round(ENVELOPE_SECONDS * self.sample_rate))
@@ -138,11 +146,14 @@ class Analyzer:
         self._envelope_rest = data[:, whole:]
 
     def _add_spectrum(self, block: np.ndarray) -> None:
-        if block.shape[1] < SPECTRUM_SEGMENT:
+        data = np.concatenate([self._spectrum_rest, block], axis=1)
+        if data.shape[1] < SPECTRUM_SEGMENT:  # small blocks are gathered until one segment
+            self._spectrum_rest = data
             return
-        _, power = signal.welch(block, nperseg=SPECTRUM_SEGMENT, axis=-1)
-        self._spectrum += power.sum(axis=0) * block.shape[1]
-        self._spectrum_weight += block.shape[1]
+        _, power = signal.welch(data, nperseg=SPECTRUM_SEGMENT, axis=-1)
+        self._spectrum += power.sum(axis=0) * data.shape[1]
+        self._spectrum_weight += data.shape[1]
+        self._spectrum_rest = data[:, :0]
 
     def _add_loudness(self, block: np.ndarray) -> None:
         weighted = np.empty_like(block)
@@ -219,7 +230,7 @@ class Analyzer:
     def dropouts(self, min_silence_seconds: float = 0.001,
                  drop_db: float = DROP_DB) -> list[tuple[float, float]]:
         """Dropout candidates in seconds (see :func:`find_dropouts`)."""
-        shortest = max(1, round(min_silence_seconds * self.sample_rate))
+        shortest = max(1, round(max(min_silence_seconds, SILENCE_KEPT_SECONDS) * self.sample_rate))
         runs = [(run.start, run.end) for run in self.silent_runs
                 if run.end - run.start >= shortest and run.start > 0 and run.end < self.frames]
         runs += self._sudden_drops(drop_db)

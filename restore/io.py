@@ -21,6 +21,10 @@ from restore.errors import RestoreError
 from restore.io_format import WAV_FAMILY, AudioInfo, describe_error
 from restore.io_writer import AudioWriter, check_output_path
 
+# Common audio containers that libsndfile does not read, named in the error message.
+UNSUPPORTED_EXTENSIONS = (".m4a", ".mp4", ".aac", ".alac", ".wma", ".ape", ".wv", ".mka",
+                          ".webm", ".ac3", ".dts", ".amr")
+
 __all__ = ["AudioInfo", "AudioWriter", "check_output_path", "iter_blocks", "load", "read_info",
            "save", "describe_error"]
 
@@ -48,7 +52,10 @@ def _open(path: Path) -> sf.SoundFile:
     try:
         return sf.SoundFile(str(path))
     except sf.LibsndfileError as error:
-        if error.code == 1:  # SF_ERR_UNRECOGNISED_FORMAT
+        if error.code == 1 and path.suffix.lower() in UNSUPPORTED_EXTENSIONS:
+            reason = (f"unsupported format '{path.suffix}' (libsndfile cannot read it); "
+                      "convert it to WAV or FLAC first")
+        elif error.code == 1:  # SF_ERR_UNRECOGNISED_FORMAT
             reason = "not audio, or an unsupported/corrupt audio format"
         else:
             reason = f"corrupt or unreadable audio file ({describe_error(error)})"

@@ -117,7 +117,11 @@ class AudioWriter:
         except OSError as error:
             raise RestoreError(self.path.parent, "cannot create output folder: "
                                                  f"{describe_error(error)}") from error
-        self._handle = self._open_sound(self._new_temp(), self._format)
+        try:
+            self._handle = self._open_sound(self._new_temp(), self._format)
+        except BaseException:
+            self._abort()  # __exit__ is not called when __enter__ fails
+            raise
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> bool:
@@ -140,9 +144,12 @@ class AudioWriter:
             raise RuntimeError("AudioWriter.write called outside its with-block")
         if not np.isfinite(block).all():
             raise RestoreError(self.path, "refusing to write NaN or infinite samples")
-        if self._format in ("WAV", "WAVEX") and \
-                self._bytes_for(self.frames_written + block.shape[1]) > RF64_THRESHOLD_BYTES:
-            self._upgrade_to_rf64()
+        if self._bytes_for(self.frames_written + block.shape[1]) > RF64_THRESHOLD_BYTES:
+            if self._format == "AIFF":
+                raise RestoreError(self.path, "AIFF cannot hold more than 4 GB of audio; "
+                                              "write .wav (becomes RF64), .w64 or .flac")
+            if self._format in ("WAV", "WAVEX"):
+                self._upgrade_to_rf64()
         dtype = np.float64 if block.dtype == np.float64 else np.float32
         try:
             self._handle.write(np.ascontiguousarray(block.T, dtype=dtype))

@@ -151,27 +151,40 @@ def splice_chunks(written: Path, source: Path, target: Path, history: str | None
     new_layout = read_layout(written)
     if new_layout is None or new_layout.find(b"data") is None:
         raise RestoreError(written, "internal: written file is not a WAV")
-    own = [chunk for chunk in new_layout.chunks if chunk.chunk_id in (b"fmt ", b"fact", b"PEAK")]
+    own = [_Part(chunk.chunk_id, read_chunk(written, chunk)) for chunk in new_layout.chunks
+           if chunk.chunk_id in (b"fmt ", b"fact", b"PEAK")]
     extra = []
     for chunk_id, chunk in carried_chunks(source):
-        payload = read_chunk(source, chunk)
         if chunk_id == b"bext" and history:
-            payload = append_coding_history(payload, history)
-        extra.append((chunk_id, payload))
-    data = new_layout.find(b"data")
+            extra.append(_Part(chunk_id, append_coding_history(read_chunk(source, chunk), history)))
+        else:  # copied from the source file when written: big chunks never sit in memory
+            extra.append(_Part(chunk_id, None, source, chunk))
     with open(written, "rb") as audio, open(target, "wb") as out:
-        heads = [(chunk.chunk_id, read_chunk(written, chunk)) for chunk in own]
-        _write_wave(out, audio, heads + extra, data, force_rf64)
+        _write_wave(out, audio, own + extra, new_layout.find(b"data"), force_rf64)
 
 
-def _write_wave(out: BinaryIO, audio: BinaryIO, chunks: list[tuple[bytes, bytes]],
-                data: Chunk, force_rf64: bool) -> None:
-    """Write header, ``chunks`` (id, payload), then the data chunk copied from ``audio``."""
-    body = sum(8 + len(payload) + (len(payload) & 1) for _, payload in chunks)
-    rf64 = force_rf64 or 4 + 36 + body + 8 + data.size + (data.size & 1) > RIFF_LIMIT
+@dataclass(frozen=True)
+class _Part:
+    """A chunk to write: its payload in memory, or a chunk of another file to copy."""
+
+    chunk_id: bytes
+    payload: bytes | None
+    source: Path | None = None
+    chunk: Chunk | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.payload) if self.payload is not None else self.chunk.size
+
+
+def _write_wave(out: BinaryIO, audio: BinaryIO, parts: list[_Part], data: Chunk,
+                force_rf64: bool) -> None:
+    """Write header, ``parts``, then the data chunk copied from ``audio``."""
+    body = sum(8 + part.size + (part.size & 1) for part in parts)
     riff_size = 4 + 36 + body + 8 + data.size + (data.size & 1)  # 36: ds64 or JUNK of 28
+    rf64 = force_rf64 or riff_size > RIFF_LIMIT
     if rf64:
-        fmt = dict(chunks)[b"fmt "]
+        fmt = next(part.payload for part in parts if part.chunk_id == b"fmt ")
         frames = data.size // max(1, struct.unpack_from("<H", fmt, 12)[0])  # block align
         out.write(b"RF64" + struct.pack("<I", RIFF_LIMIT) + b"WAVE")
         out.write(b"ds64" + struct.pack("<IQQQI", 28, riff_size, data.size, frames, 0))
@@ -181,21 +194,27 @@ def _write_wave(out: BinaryIO, audio: BinaryIO, chunks: list[tuple[bytes, bytes]
         out.write(b"JUNK" + struct.pack("<I", 28) + bytes(28))
     # libsndfile's RF64 reader (1.2) ignores the pad byte of odd-sized chunks before the data
     # chunk and then cannot find it; odd-sized chunks go after the data in RF64 files.
-    before = [item for item in chunks if not (rf64 and len(item[1]) & 1)]
-    after = [item for item in chunks if rf64 and len(item[1]) & 1]
-    _write_chunks(out, before)
+    before = [part for part in parts if not (rf64 and part.size & 1)]
+    after = [part for part in parts if rf64 and part.size & 1]
+    _write_parts(out, before)
     out.write(b"data" + struct.pack("<I", RIFF_LIMIT if rf64 else data.size))
     audio.seek(data.offset)
     _copy_bytes(audio, out, data.size, None)
     if data.size & 1:
         out.write(b"\x00")
-    _write_chunks(out, after)
+    _write_parts(out, after)
 
 
-def _write_chunks(out: BinaryIO, chunks: list[tuple[bytes, bytes]]) -> None:
-    for chunk_id, payload in chunks:
-        out.write(chunk_id + struct.pack("<I", len(payload)) + payload)
-        if len(payload) & 1:
+def _write_parts(out: BinaryIO, parts: list[_Part]) -> None:
+    for part in parts:
+        out.write(part.chunk_id + struct.pack("<I", part.size))
+        if part.payload is not None:
+            out.write(part.payload)
+        else:
+            with open(part.source, "rb") as source:
+                source.seek(part.chunk.offset)
+                _copy_bytes(source, out, part.size, None)
+        if part.size & 1:
             out.write(b"\x00")
 
 
@@ -205,7 +224,7 @@ def _copy_bytes(source: BinaryIO, target: BinaryIO | None, count: int, digest) -
     while remaining > 0:
         block = source.read(min(COPY_BLOCK_BYTES, remaining))
         if not block:
-            raise RestoreError(getattr(source, "name", None), "file ended inside the data chunk")
+            raise RestoreError(getattr(source, "name", None), "file ended inside a chunk")
         if target is not None:
             target.write(block)
         if digest is not None:

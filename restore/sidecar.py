@@ -69,9 +69,12 @@ def audio_md5(path: str | Path) -> dict[str, str] | None:
 def file_record(path: str | Path) -> dict[str, Any]:
     """Path, size, checksums and audio format of one file."""
     path = Path(path)
-    record: dict[str, Any] = {"path": str(path), "name": path.name,
-                              "size_bytes": path.stat().st_size, "sha256": sha256_file(path),
-                              "audio_md5": audio_md5(path)}
+    try:
+        record: dict[str, Any] = {"path": str(path), "name": path.name,
+                                  "size_bytes": path.stat().st_size,
+                                  "sha256": sha256_file(path), "audio_md5": audio_md5(path)}
+    except OSError as error:
+        raise RestoreError(path, f"cannot read for the sidecar: {describe_error(error)}") from error
     try:
         info = sf.info(str(path))
         record["format"] = {"container": info.format, "subtype": info.subtype,

@@ -12,7 +12,13 @@ from data_prep.degradations.band import (
     lowpass_filters,
     resample_down_up,
 )
-from data_prep.degradations.gaps import GAP_FILLS, gaps, intervals_mask, transition
+from data_prep.degradations.gaps import (
+    GAP_FILLS,
+    gaps,
+    intervals_mask,
+    join_for_transition,
+    transition,
+)
 
 __all__ = [
     "GAP_FILLS",
@@ -25,6 +31,7 @@ __all__ = [
     "hiss",
     "hum",
     "intervals_mask",
+    "join_for_transition",
     "lowpass_filters",
     "resample_down_up",
     "transition",

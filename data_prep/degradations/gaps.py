@@ -39,8 +39,10 @@ def fill_gaps(
     position = torch.arange(length, device=audio.device).expand(batch, channels, length)
     last = torch.where(reliable, position, torch.full_like(position, -1)).cummax(dim=-1).values
     held = audio.gather(-1, last.clamp(min=0)) * (last >= 0)
-    noise = _random.normal(generator, (batch, channels, length), audio.device)
-    noise = noise * noise_rms.view(batch, 1, 1)
+    noise = torch.zeros_like(audio)
+    if bool((fill == 2).any()):  # draw noise only when some item needs it
+        noise = _random.normal(generator, (batch, channels, length), audio.device)
+        noise = noise * noise_rms.view(batch, 1, 1)
     kind = fill.view(batch, 1, 1)
     filler = torch.where(kind == 1, held, torch.where(kind == 2, noise, torch.zeros_like(audio)))
     return torch.where(reliable, audio, filler.to(audio.dtype))
@@ -119,3 +121,20 @@ def transition(
     if record is not None:
         record.update(gap_starts=starts, gap_lengths=lengths)
     return audio * mask, mask
+
+
+def join_for_transition(
+    first: torch.Tensor, second: torch.Tensor, gap_samples: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Transition between different sources: ``first [B, C, Ta]``, ``gap_samples`` of zeros,
+    ``second [B, C, Tb]``. Returns ``(degraded [B, C, Ta + gap + Tb], mask [B, 1, ...])``
+    with mask 0 on the bridge. There is no clean reference for such a bridge: this builds the
+    model's input for evaluation and use, not a training target."""
+    if first.shape[:2] != second.shape[:2]:
+        raise ValueError(f"batch/channels differ: {tuple(first.shape)} vs {tuple(second.shape)}")
+    batch, channels, _ = first.shape
+    bridge = first.new_zeros(batch, channels, gap_samples)
+    degraded = torch.cat([first, bridge, second], dim=-1)
+    mask = torch.ones_like(degraded[:, :1])
+    mask[..., first.shape[-1]:first.shape[-1] + gap_samples] = 0
+    return degraded, mask

@@ -1,4 +1,4 @@
-"""Autoregressive (AR) gap interpolation: Janssen's method for short gaps, LPC extrapolation for long.
+"""Autoregressive (AR) gap filling: Janssen's method for short gaps, LPC extrapolation for long.
 
 * Short gaps (<= ``janssen_max_seconds``): Janssen, Veldhuis & Vries (1986), "Adaptive
   interpolation of discrete-time signals that can be modeled as autoregressive processes".
@@ -80,7 +80,7 @@ def _janssen_gap(
 def _solve_missing(
     segment: np.ndarray, gap_start: int, gap_end: int, coefficients: np.ndarray
 ) -> np.ndarray:
-    """Missing samples ``[gap]`` minimising the prediction-error energy for fixed ``coefficients``."""
+    """Missing samples ``[gap]`` minimising the prediction-error energy for ``coefficients``."""
     order = coefficients.shape[0] - 1
     gap = gap_end - gap_start
     known = segment.copy()

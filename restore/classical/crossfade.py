@@ -8,7 +8,7 @@ from restore import dsp
 
 
 def equal_power_bridge(a: np.ndarray, b: np.ndarray, bridge_samples: int) -> np.ndarray:
-    """Bridge ``[channels, bridge_samples]`` to play between ``a [channels, Ta]`` and ``b [channels, Tb]``.
+    """Bridge ``[channels, bridge_samples]`` between ``a [channels, Ta]`` and ``b [channels, Tb]``.
 
     ``a`` is continued past its end by mirroring its tail (``a[-2], a[-3], ...``) and ``b`` is
     continued before its start by mirroring its head, so both sides join their clip without a

@@ -23,7 +23,7 @@ def autocorrelation(segment: np.ndarray, max_lag: int) -> np.ndarray:
 
 
 def lpc(segment: np.ndarray, order: int) -> np.ndarray:
-    """LPC coefficients ``[order + 1]`` (leading 1) of ``segment [n]`` by the autocorrelation method.
+    """LPC coefficients ``[order + 1]`` (leading 1) of ``segment [n]``, autocorrelation method.
 
     Levinson-Durbin (``scipy.linalg.solve_toeplitz``) on the windowed autocorrelation, which
     gives a minimum-phase (stable) predictor. A silent segment gives ``[1, 0, ..., 0]``.

@@ -9,7 +9,7 @@ from restore import dsp
 
 
 def sinc_upsample(audio: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
-    """Band-limited resampling of ``audio [channels, frames]`` -> float32 ``[channels, new_frames]``.
+    """Band-limited resampling of ``audio [channels, frames]`` -> ``[channels, new_frames]`` f32.
 
     Uses ``restore.dsp.resample`` (Kaiser-windowed sinc); ``new_frames = ceil(frames * new_rate /
     orig_rate)``.

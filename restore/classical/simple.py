@@ -10,7 +10,7 @@ import numpy as np
 
 
 def gap_runs(gap_mask: np.ndarray) -> list[tuple[int, int]]:
-    """Runs of True in ``gap_mask [frames]`` as ``[(start, end), ...]`` sample ranges (end exclusive)."""
+    """Runs of True in ``gap_mask [frames]`` as ``[(start, end), ...]`` (end exclusive)."""
     mask = np.asarray(gap_mask, dtype=bool)
     if mask.ndim != 1:
         raise ValueError(f"gap_mask must be [frames], got shape {mask.shape}")

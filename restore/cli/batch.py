@@ -49,6 +49,8 @@ def collect_inputs(paths: Iterable[str | Path], recursive: bool,
             found = sorted(file for file in path.rglob("*") if file.is_file()
                            and file.suffix.lower() in extensions and not file.name.startswith("."))
             candidates = [InputItem(file, file.relative_to(path)) for file in found]
+            if not candidates:  # kept, so that run_batch reports the empty folder
+                candidates = [InputItem(path, Path(path.name))]
         else:
             candidates = [InputItem(path, Path(path.name))]
         for item in candidates:
@@ -79,6 +81,12 @@ def output_for(item: InputItem, output: Path | None, several: bool, suffix: str 
     return output
 
 
+def _folder_reason(path: Path) -> str:
+    if any(file.suffix.lower() in AUDIO_EXTENSIONS for file in path.rglob("*")):
+        return "is a directory, not an audio file (pass --recursive to process the files in it)"
+    return "is a directory with no audio files in it"
+
+
 def _debug() -> bool:
     context = click.get_current_context(silent=True)
     root = context.find_root() if context else None
@@ -92,8 +100,7 @@ def run_batch(items: Sequence[InputItem], process: Callable[[InputItem], None], 
     for item in progress(items, desc="files", quiet=quiet or len(items) < 2, unit="file"):
         try:
             if item.path.is_dir():
-                raise RestoreError(item.path, "is a directory, not an audio file "
-                                              "(pass --recursive to process the files in it)")
+                raise RestoreError(item.path, _folder_reason(item.path))
             process(item)
         except RestoreError as error:
             if _debug():
@@ -107,7 +114,10 @@ def run_batch(items: Sequence[InputItem], process: Callable[[InputItem], None], 
                 raise
             click.echo(f"restore: error: {item.path}: {type(error).__name__}: {error}", err=True)
             failed.append(item.path)
-    if len(items) > 1 or (failed and not items):
+    if not items:
+        click.echo("restore: error: no input files", err=True)
+        return 1
+    if len(items) > 1:
         done = len(items) - len(failed)
         summary = f"restore: {done} of {len(items)} files done"
         if failed:
@@ -120,8 +130,8 @@ def progress(iterable: Iterable | None = None, *, total: int | None = None, desc
              quiet: bool = False, unit: str = "it") -> tqdm:
     """A tqdm bar on stderr, shown only after one second and only when stdout is a terminal."""
     disable = quiet or not sys.stdout.isatty()
-    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, delay=1.0,
-                leave=False, file=sys.stderr)
+    return tqdm(iterable, total=total, desc=desc, unit=unit, unit_scale=True, disable=disable,
+                delay=1.0, leave=False, file=sys.stderr)
 
 
 # -- reusable options ---------------------------------------------------------------------------

@@ -60,6 +60,9 @@ def render(report: dict[str, Any]) -> str:
         f"  clipped    {100 * report['clipped_share']:.4f} % of samples",
         f"  dropouts   {len(dropouts)} candidate{'s' if len(dropouts) != 1 else ''}",
     ]
+    if report["metadata"]:
+        tags = ", ".join(f"{key}={value!r}" for key, value in sorted(report["metadata"].items()))
+        lines.insert(3, f"  tags       {tags}")
     lines += [f"             {format_time(item['start'])} - {format_time(item['end'])}"
               for item in dropouts[:20]]
     if len(dropouts) > 20:

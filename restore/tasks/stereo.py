@@ -28,14 +28,14 @@ def to_components(audio: torch.Tensor) -> torch.Tensor:
     """``[batch, channels, time]`` -> components ``[batch, channels, time]`` (mid first)."""
     matrix = torch.as_tensor(component_matrix(audio.shape[1]), dtype=audio.dtype,
                              device=audio.device)
-    return torch.einsum("kc,bct->bkt", matrix, audio)
+    return torch.einsum("kc,bct->bkt", matrix, audio).contiguous()
 
 
 def from_components(components: torch.Tensor) -> torch.Tensor:
     """Inverse of :func:`to_components` (the matrix is orthonormal: its transpose)."""
     matrix = torch.as_tensor(component_matrix(components.shape[1]), dtype=components.dtype,
                              device=components.device)
-    return torch.einsum("kc,bkt->bct", matrix, components)
+    return torch.einsum("kc,bkt->bct", matrix, components).contiguous()
 
 
 def silent_items(degraded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

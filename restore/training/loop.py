@@ -30,12 +30,13 @@ from restore.diffusion.conditioning import known_data_projection, level_scale
 from restore.errors import RestoreError
 from restore.training import distributed
 from restore.training.logs import RunLog
+from restore.training.resume import resume_or_start
 from restore.training.state import (
     EMA,
     MODEL_FILE,
+    RESUME_FILE,
     STATE_FILE,
-    load_state,
-    restore_state,
+    save_compact,
     save_state,
     step_generator,
 )
@@ -110,12 +111,13 @@ class Trainer:
         denoiser = build_denoiser(self.run_config.model, self.run_config.diffusion)
         self.network = denoiser.network.to(self.device)
         self.ema = EMA(self.network, config.ema_decay)
+        self.use_cuda = self.device.type == "cuda"
         self.optimizer = torch.optim.AdamW(self.network.parameters(), lr=config.learning_rate,
                                            betas=tuple(config.betas),
-                                           weight_decay=config.weight_decay)
+                                           weight_decay=config.weight_decay,
+                                           fused=self.use_cuda or None)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: lr_factor(
             step, config.warmup_steps, config.total_steps, config.min_lr_ratio))
-        self.use_cuda = self.device.type == "cuda"
         network = self.network
         if config.compile and self.use_cuda:
             network = torch.compile(network)  # parameters stay shared with self.network
@@ -125,28 +127,18 @@ class Trainer:
             ids = [self.device.index] if self.use_cuda else None
             objective = DistributedDataParallel(objective, device_ids=ids)
         self.objective = objective
-        self.step = self._resume_or_start()
-        self.validator = self._make_validator()
-
-    def _resume_or_start(self) -> int:
-        state_path = self.out_dir / STATE_FILE
-        if state_path.exists() and not self.options.resume:
-            raise RestoreError(self.out_dir, "run directory already holds a training run: "
-                               "pass --resume to continue it or choose another --out")
         if self.processes.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-        if not state_path.exists():
-            return 0
-        try:
-            state = load_state(state_path, self.device)
-        except (OSError, RuntimeError, ValueError) as error:
-            raise RestoreError(state_path, f"cannot read training state: {error}") from None
-        saved = RunConfig.from_json_dict(state["run_config"])
-        if (saved.model, saved.diffusion) != (self.run_config.model, self.run_config.diffusion):
-            raise RestoreError(state_path, "the config's model/diffusion sections differ from "
-                               "the run being resumed")
-        return restore_state(state, network=self.network, ema=self.ema,
-                             optimizer=self.optimizer, scheduler=self.scheduler)
+        self.processes.barrier()
+        self.step, resumed = resume_or_start(
+            self.out_dir, self.options.resume, self.run_config, network=self.network,
+            ema=self.ema, optimizer=self.optimizer, scheduler=self.scheduler, device=self.device)
+        self.resumed = {**resumed, "step": self.step} if resumed else {}
+        data_ids = list(resumed.get("data_ids", []))
+        if self.options.data_id and self.options.data_id not in data_ids:
+            data_ids.append(self.options.data_id)
+        self.data_ids = data_ids  # every corpus this run has trained on, for the model card
+        self.validator = self._make_validator()
 
     def _make_validator(self) -> Validator:
         config = self.train_config
@@ -203,7 +195,7 @@ class Trainer:
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
-        self.ema.update(self.network)
+        self.ema.update(self.network, self.step)
         return loss.detach(), grad_norm.detach()
 
     # ---- the loop ---------------------------------------------------------------------------
@@ -213,6 +205,8 @@ class Trainer:
         deadline = (time.monotonic() + 60 * options.max_minutes
                     if options.max_minutes is not None else math.inf)
         self._emit({"event": "start", "step": self.step, "total": last_step})
+        if self.resumed:
+            self._emit({"event": "resume", **self.resumed})
         if self.step == 0:
             self.validate()  # the untrained baseline, for the loss curve
         previous = {signal.SIGINT: signal.getsignal(signal.SIGINT),
@@ -294,7 +288,7 @@ class Trainer:
             card = {
                 "name": self.out_dir.name,
                 "train_config": self.run_config.to_json_dict()["train"],
-                "training_data": self.options.data_id,
+                "training_data": self.data_ids,
                 "tasks": list(TASKS),
                 "sample_rate": MODEL_RATE,
                 "samples_seen": self.step * self.train_config.batch_size * self.processes.world,
@@ -304,10 +298,12 @@ class Trainer:
             denoiser = Denoiser(self.ema.network, self.run_config.diffusion)
             save_model(self.out_dir / MODEL_FILE, denoiser, self.run_config.model,
                        step=self.step, card=card)
+            extra = {"data_ids": self.data_ids}
             save_state(self.out_dir / STATE_FILE, network=self.network, ema=self.ema,
                        optimizer=self.optimizer, scheduler=self.scheduler, step=self.step,
-                       run_config=self.run_config.to_json_dict(),
-                       extra={"data_id": self.options.data_id})
+                       run_config=self.run_config.to_json_dict(), extra=extra)
+            save_compact(self.out_dir / RESUME_FILE, self.network, step=self.step,
+                         run_config=self.run_config.to_json_dict(), extra=extra)
             self._emit({"event": "checkpoint", "step": self.step,
                         "path": str(self.out_dir / MODEL_FILE)})
         self.processes.barrier()

@@ -24,10 +24,16 @@ class EMA:
         self.network = copy.deepcopy(network).eval().requires_grad_(False)
 
     @torch.no_grad()
-    def update(self, network: nn.Module) -> None:
+    def update(self, network: nn.Module, step: int) -> None:
+        """Blend in the weights after optimiser step ``step`` (0-based).
+
+        Warm-up: the decay is at most (1 + step) / (10 + step), so early averages are not
+        dominated by the random initial weights.
+        """
+        decay = min(self.decay, (1 + step) / (10 + step))
         ema_params = list(self.network.parameters())
         params = [p.detach() for p in network.parameters()]
-        torch._foreach_lerp_(ema_params, params, 1.0 - self.decay)
+        torch._foreach_lerp_(ema_params, params, 1.0 - decay)
         for ema_buffer, buffer in zip(self.network.buffers(), network.buffers(), strict=True):
             ema_buffer.copy_(buffer)
 
@@ -84,3 +90,42 @@ def restore_state(state: dict[str, Any], *, network, ema, optimizer, scheduler) 
     if state["cuda_rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
     return int(state["step"])
+
+
+RESUME_FILE = "resume.safetensors"  # compact state (< 16 MiB) that can travel between machines
+RESUME_FORMAT = "restore-train-resume"
+
+
+def save_compact(path: Path, network: nn.Module, *, step: int, run_config: dict[str, Any],
+                 extra: dict[str, Any]) -> None:
+    """The network's weights in fp16 plus step and config: enough to continue training on
+    another machine together with the EMA in ``model.safetensors``. Optimizer moments are not
+    kept (they would triple the size), so such a resume is close to, not exactly, the
+    uninterrupted run."""
+    import json
+
+    from safetensors.torch import save_file
+
+    tensors = {name: tensor.detach().to("cpu", torch.float16).contiguous()
+               if tensor.is_floating_point() else tensor.detach().cpu().contiguous()
+               for name, tensor in network.state_dict().items()}
+    metadata = {"format": RESUME_FORMAT, "version": str(STATE_VERSION), "step": str(step),
+                "run_config": json.dumps(run_config), "extra": json.dumps(extra)}
+    atomic_write(path, lambda temp: save_file(tensors, str(temp), metadata=metadata))
+
+
+def load_compact(path: Path, device: torch.device) -> dict[str, Any]:
+    """Read :func:`save_compact`'s file: ``{"network", "step", "run_config", "extra"}``."""
+    import json
+
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt", device="cpu") as stream:
+        metadata = stream.metadata() or {}
+        if metadata.get("format") != RESUME_FORMAT or metadata.get("version") != str(
+                STATE_VERSION):
+            raise ValueError("not a restore compact training state of this version")
+        network = {name: stream.get_tensor(name).to(device) for name in stream.keys()}  # noqa: SIM118
+    return {"network": network, "step": int(metadata["step"]),
+            "run_config": json.loads(metadata["run_config"]),
+            "extra": json.loads(metadata["extra"])}

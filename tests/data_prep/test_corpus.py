@@ -40,7 +40,7 @@ def test_manifest_and_split_integrity(built):
         clips = [c for c in manifest["clips"] if c["shard"] == shard["file"]]
         assert sum(c["frames"] for c in clips) == shard["frames"]
         audio = shards.load_shard(tmp_path / "corpus" / shard["file"])
-        assert len(audio) == shard["frames"]
+        assert len(audio) == shard["frames"] <= 5 * 48_000  # shard_seconds respected
     assert shards.read_manifest(tmp_path / "corpus")["clips"] == manifest["clips"]
 
 
@@ -83,3 +83,16 @@ def test_dataset_reads_built_corpus(built):
     split = manifest["clips"][0]["split"]
     crop = next(iter(ClipDataset(tmp_path / "corpus", split, clip_samples=24_000, seed=0)))
     assert crop.shape == (1, 24_000) and crop.abs().max() > 0
+
+
+def test_cli_warns_about_skipped_sources(tmp_path, make_sources):
+    from click.testing import CliRunner
+
+    from data_prep.__main__ import main
+
+    make_sources(tmp_path / "audio", count=2)
+    result = CliRunner().invoke(main, ["corpus", "--out", str(tmp_path / "corpus"), "--folder",
+                                       str(tmp_path / "audio"), "--clip-seconds", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "warning: skipped audio/broken.wav" in result.output
+    assert shards.read_manifest(tmp_path / "corpus")["skipped_count"] == 1

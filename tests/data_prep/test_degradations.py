@@ -198,3 +198,13 @@ def test_codec_really_band_limits():
     # the kept band still resembles the input (same signal, not a mute or a shifted copy)
     kept = torch.stack([(degraded[i] * clean[i]).sum() / clean[i].pow(2).sum() for i in range(4)])
     assert torch.all(kept > 0.2)
+
+
+def test_join_for_transition_between_sources():
+    first, second = noise_batch(2, 0.2, seed=1), noise_batch(2, 0.3, seed=2)
+    degraded, mask = deg.join_for_transition(first, second, gap_samples=4800)
+    assert degraded.shape == (2, 1, first.shape[-1] + 4800 + second.shape[-1])
+    assert torch.equal(degraded[..., : first.shape[-1]], first)
+    assert torch.equal(degraded[..., -second.shape[-1]:], second)
+    assert torch.all(degraded[..., first.shape[-1]:first.shape[-1] + 4800] == 0)
+    assert int((mask == 0).sum()) == 2 * 4800

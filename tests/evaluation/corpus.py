@@ -7,22 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from data_prep import shards
+from evaluation.synthetic import synthetic_music
 
 RATE = 48000
-
-
-def synthetic_music(seconds: float, seed: int) -> np.ndarray:
-    """Harmonic notes with vibrato and decay over soft noise ``[frames]`` float32."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * RATE)) / RATE
-    audio = 0.01 * rng.normal(size=t.shape)
-    for onset in np.arange(0.0, seconds, 0.5):
-        pitch = 110.0 * 2 ** (rng.integers(0, 24) / 12)
-        envelope = np.where(t >= onset, np.exp(-(t - onset) * 3.0), 0.0)
-        for harmonic in range(1, 6):
-            phase = 2 * np.pi * pitch * harmonic * t + 0.3 * np.sin(2 * np.pi * 5 * t)
-            audio += envelope * 0.15 / harmonic * np.sin(phase)
-    return (audio / np.max(np.abs(audio)) * 0.5).astype(np.float32)
 
 
 def write_corpus(folder: Path, clips_per_split: int = 2, clip_seconds: float = 4.0) -> Path:

@@ -98,8 +98,43 @@ def test_block_wise_analysis_matches_whole_signal(rng):
     audio[:, 100_000:102_400] *= 1e-4
     whole = analysis.Analyzer.single(audio, RATE)
     blocks = analysis.Analyzer(RATE, 2)
-    for block in np.array_split(audio, 9, axis=1):  # boundaries fall inside both dropouts? some
+    for block in np.split(audio, [20_000, 50_500, 101_000, 101_001], axis=1):  # cuts in both
         blocks.add(block)
     assert blocks.dropouts() == whole.dropouts()
+    assert len(whole.dropouts()) == 2
     assert blocks.peak_dbfs() == whole.peak_dbfs()
     assert blocks.clipped_share() == whole.clipped_share()
+
+
+def test_mp3_decode_is_recognised_as_band_limited(tmp_path, rng):
+    import soundfile as sf
+
+    if "MP3" not in sf.available_formats():
+        pytest.skip("this libsndfile cannot write MP3")
+    path = tmp_path / "noise.mp3"
+    sf.write(path, 0.2 * rng.standard_normal((3 * 44_100, 1)), 44_100, format="MP3",
+             subtype="MPEG_LAYER_III")
+    decoded = sf.read(path, dtype="float32", always_2d=True)[0].T
+    # LAME low-passes 128 kbit/s 44.1 kHz material at about 17.5 kHz
+    assert 15_000 < analysis.estimate_cutoff_hz(decoded, 44_100) < 19_500
+
+
+def test_small_blocks_still_measure_bandwidth(rng):
+    audio = lowpassed_noise(rng, 8_000, RATE, seconds=2.0)
+    analyzer = analysis.Analyzer(RATE, 1)
+    for block in np.array_split(audio, 400, axis=1):  # 240-frame blocks, below one segment
+        analyzer.add(block)
+    assert analyzer.cutoff_hz() == pytest.approx(8_000, abs=250)
+
+
+def test_zero_crossings_of_quiet_audio_are_not_kept(rng):
+    # quiet 8-bit material hits exact zero every few samples: none of that is a dropout, and
+    # the streaming analyzer must not keep one record per zero sample
+    audio = np.round(noise(rng, 10.0, level=0.02) * 128) / 128
+    audio[:, 240_000:240_480] = 0  # one real 10 ms dropout
+    analyzer = analysis.Analyzer(RATE, 1)
+    for block in np.array_split(audio, 50, axis=1):
+        analyzer.add(block)
+    assert np.mean(audio == 0) > 0.1
+    assert len(analyzer.silent_runs) < 5
+    assert analyzer.dropouts() == [pytest.approx((5.0, 5.01), abs=0.001)]  # + adjacent zeros

@@ -104,7 +104,8 @@ def test_equal_power_bridge_joins_both_sides_without_jumps():
     assert bridge[:, 0] == pytest.approx(a[:, -2], abs=0.01)
     assert bridge[:, -1] == pytest.approx(b[:, 1], abs=0.01)
     # equal power: uncorrelated sides keep their level in the middle
-    long_bridge = equal_power_bridge(rng.normal(size=(1, 48000)), rng.normal(size=(1, 48000)), 20000)
+    left, right = rng.normal(size=(1, 48000)), rng.normal(size=(1, 48000))
+    long_bridge = equal_power_bridge(left, right, 20000)
     assert np.std(long_bridge[:, 9000:11000]) == pytest.approx(1.0, rel=0.1)
     with pytest.raises(ValueError):
         equal_power_bridge(a, b[:1], 10)

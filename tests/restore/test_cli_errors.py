@@ -222,3 +222,24 @@ def test_crash_mid_write_leaves_nothing_under_the_final_name(tmp_path):
     # the partial data sits only in a hidden temporary file; a new run is not blocked by it
     assert restore("convert", source, "-o", target).returncode == 0
     assert sf.info(target).frames == 120 * RATE
+
+
+def test_unwritable_output_folder_for_a_normal_user(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders; the tmpfs test covers root")
+    source = wav(tmp_path / "in.wav")
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        result = restore("convert", source, "-o", folder / "out.wav")
+        assert_one_line_error(result, folder, "not writable")
+        assert list(folder.iterdir()) == []
+    finally:
+        folder.chmod(0o755)
+
+
+def test_unsupported_container_is_named(tmp_path):
+    path = tmp_path / "interview.m4a"
+    path.write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(500))
+    assert_one_line_error(restore("info", path), path, "unsupported format '.m4a'")

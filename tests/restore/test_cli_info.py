@@ -85,3 +85,15 @@ def test_output_for(tmp_path):
     assert output_for(mp3, out, several=True) == out / "song.wav"
     out.mkdir()
     assert output_for(item, out, several=False) == out / "reel1" / "a.wav"
+
+
+def test_labels_for_several_files_go_into_a_folder(tmp_path, damaged):
+    path, audio = damaged
+    second = tmp_path / "other.flac"
+    sf.write(second, audio.T, RATE, subtype="PCM_16")
+    result = CliRunner().invoke(cli, ["info", "--labels", str(tmp_path / "labels"), str(path),
+                                      str(second)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "labels").iterdir()) == ["other.labels.txt",
+                                                                      "tape.labels.txt"]
+    assert (tmp_path / "labels" / "other.labels.txt").read_text().count("\n") == 2

@@ -194,3 +194,18 @@ def test_nan_in_float_file_is_reported(tmp_path):
         io.load(path)
     with pytest.raises(RestoreError, match="NaN or infinite"):
         list(io.iter_blocks(path, 256))
+
+
+def test_aiff_past_4_gb_is_refused_not_corrupted(tmp_path, monkeypatch):
+    monkeypatch.setattr(io_writer, "RF64_THRESHOLD_BYTES", 3000)  # stands in for 4 GiB
+    target = tmp_path / "out.aiff"
+    with pytest.raises(RestoreError, match="AIFF cannot hold"):
+        io.save(target, np.zeros((1, 2000), np.float32), RATE, subtype="PCM_16")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failure_to_open_leaves_no_temporary_file(tmp_path):
+    # FLAC stops at 655350 Hz: libsndfile refuses to open the temporary file
+    with pytest.raises(RestoreError, match="cannot write"):
+        io.save(tmp_path / "out.flac", np.zeros((1, 10), np.float32), 2_000_000)
+    assert list(tmp_path.iterdir()) == []

@@ -132,3 +132,23 @@ def test_coding_history_of_malformed_bext_is_left_alone():
     line = riff.coding_history_line(44_100, 16, 6, "restore 1; a\r\nb")
     assert line == "A=PCM,F=44100,W=16,M=multitrack(6),T=restore 1; a\r\nb"
     assert riff.append_coding_history(bext_payload(b""), line).endswith(b"a  b\r\n")
+
+
+def test_rf64_input_gives_rf64_output_with_history_growing(tmp_path, rng, monkeypatch):
+    from restore import io_writer
+
+    source = tmp_path / "in.wav"
+    audio = make_bwf(source, rng).T
+    _, info = io.load(source)
+    with monkeypatch.context() as patch:
+        patch.setattr(io_writer, "RF64_THRESHOLD_BYTES", 1000)
+        io.save(tmp_path / "rf64.wav", audio, RATE, like=info, history="first pass")
+    rf64_audio, rf64_info = io.load(tmp_path / "rf64.wav")
+    assert rf64_info.container == "RF64"
+    target = tmp_path / "second.wav"
+    io.save(target, rf64_audio, RATE, like=rf64_info, history="second pass")
+    assert target.read_bytes()[:4] == b"RF64" and io.read_info(target).container == "RF64"
+    history = chunk_map(target)[b"bext"][602:].decode("ascii").split("\r\n")
+    assert history[2].endswith("; first pass") and history[3].endswith("; second pass")
+    assert chunk_map(target)[b"iXML"] == dict(BWF_CHUNKS)[b"iXML"]
+    np.testing.assert_array_equal(io.load(target)[0], audio)

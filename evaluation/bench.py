@@ -1,0 +1,169 @@
+"""Speed benchmark: x real time, peak RSS and GPU memory by task, step count and input length.
+
+Every measurement runs the public API (``restore.upsample`` / ``inpaint`` / ``transition``) on
+synthetic programme material, so chunking, batching and I/O-free overheads are all included:
+
+* upsample: 16 kHz mono input of the given length to 48 kHz;
+* inpaint: 48 kHz mono input with 20 dropouts of 100 ms spread evenly (issue 8's case);
+* transition: clips A and B of half the length each, a 1 s bridge (``bridge_only``); its x real
+  time counts the bridge's seconds.
+
+FLOPs per second of audio come from ``torch.utils.flop_counter.FlopCounterMode`` around one
+``generate`` call on 1 s of audio at each step count; the hardware peak is a measured dense
+matmul (bf16 on CUDA, float32 on CPU), so ``fraction_of_peak`` says how close to the hardware
+limit the achieved FLOP/s (FLOPs per audio second x real-time factor) come.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+import restore
+from evaluation.measure import Measure
+from evaluation.synthetic import tiled
+from restore.config import MODEL_RATE, TASK_ID
+
+TASKS = ("upsample", "inpaint", "transition")
+UPSAMPLE_INPUT_RATE = 16000
+DROPOUTS, DROPOUT_SECONDS = 20, 0.1
+BRIDGE_SECONDS = 1.0
+
+
+def dropouts(seconds: float) -> list[tuple[float, float]]:
+    """``DROPOUTS`` gaps of ``DROPOUT_SECONDS`` evenly spread over ``seconds`` (fewer if short)."""
+    count = min(DROPOUTS, int(seconds / (4 * DROPOUT_SECONDS)))
+    spacing = seconds / (count + 1)
+    return [(spacing * (i + 1), spacing * (i + 1) + DROPOUT_SECONDS) for i in range(count)]
+
+
+def _make_job(task: str, seconds: float, model, steps: int, device: str) -> tuple[Callable, float]:
+    """A zero-argument callable running ``task`` once, and the audio seconds it counts."""
+    options = {"model": model, "steps": steps, "seed": 0, "device": device}
+    if task == "upsample":
+        audio = tiled(seconds, UPSAMPLE_INPUT_RATE)
+        return (lambda: restore.upsample(audio, UPSAMPLE_INPUT_RATE, rate=MODEL_RATE,
+                                         cutoff_hz=UPSAMPLE_INPUT_RATE / 2, **options)), seconds
+    if task == "inpaint":
+        audio, gaps = tiled(seconds, MODEL_RATE), dropouts(seconds)
+        for start, end in gaps:
+            audio[:, int(start * MODEL_RATE) : int(end * MODEL_RATE)] = 0.0
+        return (lambda: restore.inpaint(audio, MODEL_RATE, gaps, **options)), seconds
+    if task == "transition":
+        a, b = tiled(seconds / 2, MODEL_RATE, seed=1), tiled(seconds / 2, MODEL_RATE, seed=2)
+        return (lambda: restore.transition(a, b, MODEL_RATE, BRIDGE_SECONDS, bridge_only=True,
+                                           **options)), BRIDGE_SECONDS
+    raise ValueError(f"unknown task {task!r}; choose from {TASKS}")
+
+
+def time_task(task: str, seconds: float, model, steps: int, device: str) -> dict[str, float]:
+    """Run one (task, length, steps) case once inside a :class:`Measure`."""
+    job, audio_seconds = _make_job(task, seconds, model, steps, device)
+    with Measure() as measured:
+        job()
+    return {
+        "task": task, "input_seconds": seconds, "steps": steps,
+        "audio_seconds": audio_seconds, "wall_seconds": measured.wall_seconds,
+        "x_realtime": audio_seconds / max(measured.wall_seconds, 1e-9),
+        "peak_rss_mb": measured.peak_rss_mb, "peak_gpu_mb": measured.peak_gpu_mb,
+    }
+
+
+def flops_per_audio_second(model, steps: int, task: str, device: str) -> float:
+    """Model FLOPs of one ``generate`` call on 1 s of 48 kHz mono audio at ``steps`` steps."""
+    from restore.diffusion import generate
+
+    x = torch.from_numpy(tiled(1.0, MODEL_RATE))[None].to(device)
+    task_name = "bandwidth" if task == "upsample" else task
+    mask = torch.ones_like(x)
+    if task_name != "bandwidth":
+        mask[..., MODEL_RATE // 4 : MODEL_RATE // 2] = 0.0
+    cutoff = UPSAMPLE_INPUT_RATE / 2 if task_name == "bandwidth" else MODEL_RATE / 2
+    with FlopCounterMode(display=False) as counter:
+        generate(model, x * mask, mask, torch.tensor([TASK_ID[task_name]], device=device),
+                 torch.tensor([cutoff], device=device), steps=steps,
+                 sampler=model.default_sampler, generator=torch.Generator(device).manual_seed(0))
+    return float(counter.get_total_flops())
+
+
+def measured_peak_flops(device: str) -> float:
+    """Dense matmul FLOP/s of this device (bf16 8192^2 on CUDA, float32 2048^2 on CPU)."""
+    size, dtype = (8192, torch.bfloat16) if device.startswith("cuda") else (2048, torch.float32)
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    repeats = 20 if device.startswith("cuda") else 3
+    a @ b  # warm-up (cuBLAS handles, CPU thread pool)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    began = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return 2 * size**3 * repeats / (time.perf_counter() - began)
+
+
+def _machine(device: str) -> str:
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name()
+    return f"{platform.machine()} CPU, {torch.get_num_threads()} torch threads"
+
+
+def run_bench(
+    model,
+    *,
+    device: str,
+    steps: Sequence[int],
+    lengths_seconds: Sequence[float],
+    tasks: Sequence[str] = TASKS,
+    callback: Callable[[dict], None] | None = None,
+) -> dict[str, Any]:
+    """Every (task, steps, length) once, plus FLOPs per audio second and the device's peak."""
+    rows = []
+    for task in tasks:
+        for count in steps:
+            for seconds in lengths_seconds:
+                rows.append(time_task(task, seconds, model, count, device))
+                if callback is not None:
+                    callback(rows[-1])
+    peak = measured_peak_flops(device)
+    flops = []
+    for task in tasks:
+        for count in steps:
+            per_second = flops_per_audio_second(model, count, task, device)
+            best = max(r["x_realtime"] for r in rows if r["task"] == task and r["steps"] == count)
+            flops.append({"task": task, "steps": count, "flops_per_audio_second": per_second,
+                          "achieved_flops_per_second": per_second * best,
+                          "fraction_of_peak": per_second * best / peak})
+    meta = {"device": device, "machine": _machine(device), "torch": torch.__version__,
+            "model_id": getattr(model, "model_id", "?"), "restore_version": restore.__version__,
+            "peak_flops_per_second": peak, "upsample_input_rate": UPSAMPLE_INPUT_RATE,
+            "dropouts": f"{DROPOUTS} x {DROPOUT_SECONDS} s", "bridge_seconds": BRIDGE_SECONDS}
+    return {"meta": meta, "rows": rows, "flops": flops}
+
+
+def markdown_table(bench: dict[str, Any]) -> str:
+    """The benchmark as markdown: the run's facts, the timing table, the FLOPs table."""
+    meta = bench["meta"]
+    lines = ["# restore benchmark", ""] + [f"- {key}: `{value}`" for key, value in meta.items()]
+    lines += ["", "| task | steps | input s | audio s | wall s | x real time | peak RSS MB | "
+              "peak GPU MB |", "|---|---|---|---|---|---|---|---|"]
+    for row in bench["rows"]:
+        lines.append(f"| {row['task']} | {row['steps']} | {row['input_seconds']:g} | "
+                     f"{row['audio_seconds']:g} | {row['wall_seconds']:.2f} | "
+                     f"{row['x_realtime']:.2f} | {row['peak_rss_mb']:.0f} | "
+                     f"{row['peak_gpu_mb']:.0f} |")
+    lines += ["", "| task | steps | GFLOP per audio s | achieved GFLOP/s | fraction of peak |",
+              "|---|---|---|---|---|"]
+    for row in bench["flops"]:
+        lines.append(f"| {row['task']} | {row['steps']} | "
+                     f"{row['flops_per_audio_second'] / 1e9:.2f} | "
+                     f"{row['achieved_flops_per_second'] / 1e9:.2f} | "
+                     f"{row['fraction_of_peak']:.4f} |")
+    return "\n".join(lines) + "\n"
+

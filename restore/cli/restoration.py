@@ -1,0 +1,309 @@
+"""``restore inpaint | upsample | transition``: a thin layer over :mod:`restore.tasks.files`.
+
+Every command takes many inputs and folders (``--recursive``), mirrors the input tree in an
+output folder, skips finished outputs with ``--skip-existing``, keeps going when one file fails,
+writes a sidecar history (``<output>.restore.json``) listing every generated region, and can
+write those regions as an Audacity label track (``--mark-labels``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from restore.cli import cli
+from restore.cli.batch import (
+    InputItem,
+    collect_inputs,
+    device_option,
+    output_for,
+    output_option,
+    overwrite_option,
+    progress,
+    recursive_option,
+    run_batch,
+    subtype_option,
+)
+from restore.errors import RestoreError
+
+
+def model_options(function: Callable) -> Callable:
+    """--method, --model, --steps, --seed, --batch-size, --device."""
+    options = [
+        click.option("--method", type=click.Choice(["diffusion", "classical"]),
+                     default="diffusion", show_default=True,
+                     help="diffusion model, or the classical method (no model needed)."),
+        click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
+                     help="Model file (default: the model shipped with restore)."),
+        click.option("--steps", type=click.IntRange(1, 1000), default=None,
+                     help="Sampler steps (default: the model's)."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Random seed: the same seed gives the same output."),
+        click.option("--batch-size", type=click.IntRange(1, 4096), default=4, show_default=True,
+                     help="Windows sampled together (more is faster on a GPU, needs memory)."),
+        click.option("--skip-existing", is_flag=True,
+                     help="Skip inputs whose output already exists (resume a batch)."),
+        click.option("--mark-labels", type=click.Path(path_type=Path), default=None,
+                     help="Write the generated regions as an Audacity label file (a folder "
+                          "when there are several inputs)."),
+        device_option, subtype_option, overwrite_option, output_option,
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+class Job:
+    """What the commands share: lazy model loading, seeding, sidecars, labels, progress."""
+
+    def __init__(self, ctx: click.Context, command: str, parameters: dict) -> None:
+        self.quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+        self.command, self.parameters = command, parameters
+        self._model = None
+
+    @property
+    def method(self) -> str:
+        return self.parameters["method"]
+
+    def model(self):
+        if self._model is None:
+            from restore.tasks.runner import resolve_device, resolve_model
+
+            path = self.parameters["model"]
+            self._model = resolve_model(path, resolve_device(self.parameters["device"]))
+        return self._model
+
+    def sampling(self, variant: int = 0, callback=None):
+        """A fresh seeded sampler per file and variant, so results do not depend on order."""
+        if self.method == "classical":
+            return None
+        from restore.tasks.runner import Sampling
+
+        model = self.model()
+        return Sampling.create(model, steps=self.parameters["steps"],
+                               seed=self.parameters["seed"] + variant,
+                               device=next(model.denoiser.parameters()).device, callback=callback)
+
+    def writer_options(self) -> dict:
+        return {"subtype": self.parameters["subtype"], "overwrite": self.parameters["overwrite"],
+                "history": f"{self.command} (restore, method={self.method})"}
+
+    def finish(self, output: Path, inputs: list[Path], regions: list[dict], started: float,
+               labels: Path | None) -> None:
+        from restore.sidecar import write_sidecar
+        from restore.tasks.gaps import write_labels
+        from restore.tasks.provenance import label_rows
+
+        model = None
+        if self._model is not None:
+            model = {"id": self._model.model_id, "sha256": self._model.sha256,
+                     "card": self._model.card}
+        write_sidecar(output, command=self.command, parameters=self.parameters,
+                      inputs=[str(path) for path in inputs], model=model,
+                      timings={"total": round(time.perf_counter() - started, 3)},
+                      generated_regions=regions)
+        if labels is not None:
+            write_labels(labels, label_rows(regions))
+        if not self.quiet:
+            click.echo(f"{inputs[0]} -> {output} ({len(regions)} generated "
+                       f"region{'s' if len(regions) != 1 else ''})")
+
+    def bar(self, name: str):
+        """A progress bar over windows and the callback that advances it."""
+        bar = progress(total=None, desc=name, quiet=self.quiet, unit="window")
+
+        def advance(event: dict) -> None:
+            bar.total = event["windows"]
+            bar.update(event["windows_done"] - bar.n)
+
+        return bar, advance
+
+
+def labels_for(labels: Path | None, item: InputItem, several: bool) -> Path | None:
+    """Label file of one input: ``labels`` itself, or a file in the ``labels`` folder."""
+    if labels is None:
+        return None
+    if several or labels.is_dir():
+        return labels / item.relative.with_name(f"{item.relative.stem}.labels.txt")
+    return labels
+
+
+def _skip(outputs: list[Path], skip_existing: bool, quiet: bool) -> bool:
+    if skip_existing and all(path.exists() for path in outputs):
+        if not quiet:
+            click.echo(f"skipped (exists): {outputs[0]}", err=True)
+        return True
+    return False
+
+
+def _variant_paths(output: Path, variants: int) -> list[Path]:
+    if variants == 1:
+        return [output]
+    return [output.with_name(f"{output.stem}_v{index + 1}{output.suffix}")
+            for index in range(variants)]
+
+
+def _gaps_for(item: InputItem, gap_values: tuple[str, ...], gaps_file: Path | None,
+              detect: bool, write_labels_to: Path | None, several: bool) -> list:
+    from restore.tasks.gaps import parse_gap, read_labels, write_labels
+
+    gaps = []
+    for value in gap_values:
+        try:
+            gaps.append(parse_gap(value))
+        except ValueError as error:
+            raise RestoreError(item.path, str(error)) from None
+    if gaps_file is not None:
+        label_file = gaps_file
+        if gaps_file.is_dir():
+            label_file = gaps_file / item.relative.with_name(f"{item.relative.stem}.labels.txt")
+            if not label_file.exists():
+                label_file = label_file.with_name(f"{item.relative.stem}.txt")
+        gaps += read_labels(label_file)
+    if detect:
+        found = _detect(item.path)
+        if write_labels_to is not None:
+            write_labels(labels_for(write_labels_to, item, several),
+                         [(start, end, "dropout") for start, end in found])
+        gaps += found
+    return gaps
+
+
+def _detect(path: Path) -> list[tuple[float, float]]:
+    from restore import io
+    from restore.analysis import Analyzer
+
+    info = io.read_info(path)
+    analyzer = Analyzer(info.sample_rate, info.channels)
+    for block in io.iter_blocks(path, max(4096, 10 * info.sample_rate)):
+        analyzer.add(block)
+    return analyzer.dropouts()
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--gap", "gap_values", multiple=True, metavar="START:END",
+              help="A gap to fill, seconds (12.5:12.75) or clock times "
+                   "(0:01:02.5-0:01:02.75). Repeatable.")
+@click.option("--gaps", "gaps_file", type=click.Path(path_type=Path), default=None,
+              help="Audacity label file of gaps (start<TAB>end[<TAB>label], seconds); a folder "
+                   "of <name>.labels.txt files when there are several inputs.")
+@click.option("--detect", is_flag=True,
+              help="Find dropouts (digital silence, sudden drops inside programme) and fill them.")
+@click.option("--write-labels", type=click.Path(path_type=Path), default=None,
+              help="With --detect: save the dropouts found as an Audacity label file.")
+@click.option("--variants", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="Write N alternative fills (seeds SEED..SEED+N-1) as <name>_v1 ... _vN.")
+@recursive_option
+@model_options
+@click.pass_context
+def inpaint(ctx: click.Context, inputs, gap_values, gaps_file, detect, write_labels,
+            variants, recursive, **options) -> None:
+    """Fill gaps (dropouts) in INPUTS; every sample outside the gaps is kept bit for bit."""
+    if not (gap_values or gaps_file or detect):
+        raise click.UsageError("give the gaps: --gap START:END, --gaps LABELS.txt or --detect")
+    items = collect_inputs(inputs, recursive)
+    several = len(items) > 1
+    job = Job(ctx, "restore inpaint", {**_parameters(options), "variants": variants,
+                                       "gaps": list(gap_values), "detect": detect})
+
+    def process(item: InputItem) -> None:
+        from restore.tasks.files import inpaint_file
+
+        outputs = _variant_paths(output_for(item, options["output"], several), variants)
+        if _skip(outputs, options["skip_existing"], job.quiet):
+            return
+        started = time.perf_counter()
+        gaps = _gaps_for(item, gap_values, gaps_file, detect, write_labels, several)
+        bar, advance = job.bar(item.path.name)
+        with bar:
+            regions = inpaint_file(item.path, outputs, gaps, method=job.method,
+                                   sampling_for=lambda variant: job.sampling(variant),
+                                   batch_size=options["batch_size"],
+                                   writer_options=job.writer_options(), callback=advance)
+        labels = labels_for(options["mark_labels"], item, several)
+        for index, output in enumerate(outputs):  # every variant fills the same regions
+            job.finish(output, [item.path], regions, started, labels if index == 0 else None)
+
+    ctx.exit(run_batch(items, process, quiet=job.quiet))
+
+
+def _parameters(options: dict) -> dict:
+    keys = ("method", "steps", "seed", "batch_size", "device", "subtype", "overwrite")
+    parameters = {key: options[key] for key in keys}
+    parameters["model"] = None if options["model_path"] is None else str(options["model_path"])
+    return parameters
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--rate", type=click.IntRange(8000, 384_000), default=48_000, show_default=True,
+              help="Output sample rate (the model works at 48 kHz; 44100 and 48000 are native).")
+@click.option("--cutoff", type=click.FloatRange(min=100.0), default=None, metavar="HZ",
+              help="Effective bandwidth of the input (default: detected).")
+@recursive_option
+@model_options
+@click.pass_context
+def upsample(ctx: click.Context, inputs, rate, cutoff, recursive, **options) -> None:
+    """Extend the bandwidth of INPUTS to --rate; the band the input has is kept."""
+    items = collect_inputs(inputs, recursive)
+    several = len(items) > 1
+    job = Job(ctx, "restore upsample", {**_parameters(options), "rate": rate, "cutoff": cutoff})
+
+    def process(item: InputItem) -> None:
+        from restore.tasks.files import upsample_file
+
+        output = output_for(item, options["output"], several)
+        if _skip([output], options["skip_existing"], job.quiet):
+            return
+        started = time.perf_counter()
+        bar, advance = job.bar(item.path.name)
+        with bar:
+            regions = upsample_file(item.path, output, rate, cutoff_hz=cutoff,
+                                    method=job.method, sampling=job.sampling(),
+                                    batch_size=options["batch_size"],
+                                    writer_options=job.writer_options(), callback=advance)
+        job.finish(output, [item.path], regions, started,
+                   labels_for(options["mark_labels"], item, several))
+
+    ctx.exit(run_batch(items, process, quiet=job.quiet))
+
+
+@cli.command()
+@click.argument("first", type=click.Path(path_type=Path))
+@click.argument("second", type=click.Path(path_type=Path))
+@click.option("--length", "length_seconds", type=click.FloatRange(0.0, 4.0), required=True,
+              help="Bridge length in seconds.")
+@click.option("--bridge-only", is_flag=True, help="Write only the generated bridge.")
+@click.option("--match-loudness", is_flag=True,
+              help="Scale B to A's integrated loudness (pyloudnorm) before bridging.")
+@model_options
+@click.pass_context
+def transition(ctx: click.Context, first, second, length_seconds, bridge_only, match_loudness,
+               **options) -> None:
+    """Join FIRST and SECOND with a generated bridge: OUT = A + bridge + B (at A's format)."""
+    job = Job(ctx, "restore transition", {**_parameters(options), "length": length_seconds,
+                                          "bridge_only": bridge_only,
+                                          "match_loudness": match_loudness})
+    item = InputItem(first, Path(first.name))
+
+    def process(_item: InputItem) -> None:
+        from restore import io
+        from restore.tasks.files import transition_file
+
+        io.read_info(second)  # a bad B is reported before any work
+        suffix = "_bridge" if bridge_only else "_transition"
+        output = output_for(item, options["output"], False, suffix)
+        if _skip([output], options["skip_existing"], job.quiet):
+            return
+        started = time.perf_counter()
+        regions = transition_file(first, second, output, length_seconds,
+                                  bridge_only=bridge_only, match_loudness=match_loudness,
+                                  method=job.method, sampling=job.sampling(),
+                                  writer_options=job.writer_options())
+        job.finish(output, [first, second], regions, started, options["mark_labels"])
+
+    ctx.exit(run_batch([item], process, quiet=job.quiet))

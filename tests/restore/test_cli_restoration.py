@@ -1,0 +1,201 @@
+"""``restore inpaint | upsample | transition`` through the real command line (subprocesses).
+
+The model is an untrained tiny one written to a temp file (``--model``): its fills are noise,
+but exactness outside gaps, the kept low band, lengths, rates, channels, seams, batches and
+reproducibility are properties of the pipeline that any model must satisfy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from click.testing import CliRunner
+
+from restore import dsp
+from restore.checkpoint import random_model, save_model
+from restore.cli import cli
+from restore.config import ModelConfig
+
+RATE = 16_000
+
+
+def fast_config() -> ModelConfig:
+    return ModelConfig(channels=(8, 8, 16, 16), strides=(4, 4, 4), blocks=(1, 1, 1, 1),
+                       kernel_size=3, dilations=(1,), bottleneck_attention=0, attention_heads=2,
+                       embed_dim=16, noise_fourier=8, cutoff_fourier=4, groups=4)
+
+
+def music(seconds: float, rate: int, channels: int, seed: int = 0) -> np.ndarray:
+    """``[frames, channels]`` music-like audio (partials, tremolo, a little noise)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    rows = [0.3 * np.sin(2 * np.pi * 220 * (1 + 0.5 * c) * t) * (0.7 + 0.3 * np.cos(3 * t))
+            + 0.03 * rng.standard_normal(t.shape) for c in range(channels)]
+    return np.stack(rows, axis=1).astype(np.float32)
+
+
+def run(*args: str, check: bool = True, subprocess_run: bool = False):
+    """Run ``restore ARGS``: in this process through click (fast), or as a real subprocess."""
+    if subprocess_run:
+        result = subprocess.run([sys.executable, "-m", "restore", *args], capture_output=True,
+                                text=True, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+        code = result.returncode
+    else:
+        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        code = result.exit_code
+    if check and code != 0:
+        raise AssertionError(f"exit {code}: {result.stderr}")
+    result.returncode = code
+    return result
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("restoration")
+    model = random_model(fast_config())
+    save_model(folder / "tiny.safetensors", model.denoiser, model.config, step=0)
+    damaged = music(2.0, RATE, 2)
+    damaged[int(0.8 * RATE):int(0.85 * RATE)] = 0.0
+    damaged[int(1.3 * RATE):int(1.32 * RATE)] = 0.0
+    sf.write(folder / "damaged.wav", damaged, RATE, subtype="PCM_24")
+    (folder / "gaps.txt").write_text("1.3\t1.32\tclick\n")
+    return folder
+
+
+def model_args(work: Path) -> list[str]:
+    return ["--model", str(work / "tiny.safetensors"), "--steps", "2", "--device", "cpu"]
+
+
+def test_inpaint_keeps_untouched_samples_bit_exact(work):
+    out = work / "inpainted.wav"
+    run("inpaint", str(work / "damaged.wav"), "-o", str(out), "--gap", "0.8:0.85",
+        "--gaps", str(work / "gaps.txt"), "--mark-labels", str(work / "marks.txt"),
+        *model_args(work))
+    original, rate = sf.read(work / "damaged.wav", dtype="int32")
+    restored, out_rate = sf.read(out, dtype="int32")
+    assert sf.info(str(out)).subtype == "PCM_24" and out_rate == rate
+    assert restored.shape == original.shape
+    sidecar = json.loads(Path(f"{out}.restore.json").read_text())
+    regions = sidecar["generated_regions"]
+    assert [round(item["start"], 3) for item in regions] == [0.798, 1.298]
+    kept = np.ones(len(original), dtype=bool)
+    for item in regions:
+        kept[int(round(item["start"] * rate)):int(round(item["end"] * rate))] = False
+    np.testing.assert_array_equal(restored[kept], original[kept])
+    assert not np.array_equal(restored[~kept], original[~kept])
+    labels = (work / "marks.txt").read_text().splitlines()
+    assert len(labels) == 2 and labels[0].startswith("0.798000\t0.852000\tgenerated: inpaint")
+    assert sidecar["model"]["sha256"] and sidecar["parameters"]["steps"] == 2
+
+
+def test_same_seed_gives_identical_bytes(work):
+    outputs = [work / f"seed_{name}.wav" for name in ("a", "b", "c")]
+    for output, seed in zip(outputs, ("7", "7", "8"), strict=True):
+        run("inpaint", str(work / "damaged.wav"), "-o", str(output), "--gap", "0.8:0.85",
+            "--seed", seed, "--variants", "1", *model_args(work))
+    first, second, other = (path.read_bytes() for path in outputs)
+    assert first == second
+    assert first != other
+
+
+def test_upsample_keeps_low_band_and_sets_rate(work):
+    from evaluation.metrics import lsd_lf
+
+    noise = (0.1 * np.random.default_rng(1).standard_normal((3 * RATE, 1))).astype(np.float32)
+    sf.write(work / "narrow.flac", noise, RATE, subtype="PCM_16")
+    out = work / "wide.flac"
+    run("upsample", str(work / "narrow.flac"), "-o", str(out), "--rate", "48000",
+        *model_args(work))
+    wide, rate = sf.read(out, dtype="float32", always_2d=True)
+    assert rate == 48_000 and wide.shape == (3 * 48_000, 1)
+    assert sf.info(str(out)).format == "FLAC" and sf.info(str(out)).subtype == "PCM_16"
+    narrow, _ = sf.read(work / "narrow.flac", dtype="float32", always_2d=True)
+    reference = dsp.resample(torch.from_numpy(narrow.T.copy()), RATE, 48_000).numpy()
+    assert lsd_lf(wide.T, reference, 48_000, 7000.0) < 0.1
+    regions = json.loads(Path(f"{out}.restore.json").read_text())["generated_regions"]
+    assert regions[0]["task"] == "bandwidth" and regions[0]["band_hz"][1] == 24_000
+
+
+def test_upsample_stereo_to_44k_has_no_seam(work):
+    """A stationary tone through several window boundaries (1 s windows): no jump anywhere."""
+    t = np.arange(3 * 8000) / 8000
+    tone = 0.4 * np.sin(2 * np.pi * 330 * t)
+    sf.write(work / "tone.wav", np.stack([tone, 0.5 * tone], axis=1), 8000, subtype="FLOAT")
+    out = work / "tone44.wav"
+    run("upsample", str(work / "tone.wav"), "-o", str(out), "--rate", "44100", "--cutoff", "3500",
+        "--batch-size", "2", *model_args(work))
+    audio, rate = sf.read(out, dtype="float32", always_2d=True)
+    assert rate == 44_100 and audio.shape == (3 * 44_100, 2)
+    steps = np.abs(np.diff(audio[:, 0]))
+    inner = steps[2000:-2000]
+    boundaries = [int(seconds * rate) for seconds in (0.75, 1.5, 2.25)]
+    around = np.concatenate([steps[b - 2000:b + 2000] for b in boundaries])
+    # the largest step near window boundaries is no larger than the typical largest step
+    assert around.max() <= 1.5 * np.percentile(inner, 99.9)
+
+
+def test_transition_converts_b_and_keeps_a(work):
+    a, b = music(1.0, RATE, 2, seed=3), music(0.5, 8000, 1, seed=4)
+    sf.write(work / "a.wav", a, RATE, subtype="PCM_16")
+    sf.write(work / "b.wav", b, 8000, subtype="PCM_16")
+    out = work / "joined.wav"
+    run("transition", str(work / "a.wav"), str(work / "b.wav"), "-o", str(out), "--length",
+        "0.25", "--match-loudness", *model_args(work))
+    joined, rate = sf.read(out, dtype="int16", always_2d=True)
+    original, _ = sf.read(work / "a.wav", dtype="int16", always_2d=True)
+    assert rate == RATE and joined.shape == (RATE + 4000 + 8000, 2)
+    np.testing.assert_array_equal(joined[:RATE], original)
+    regions = json.loads(Path(f"{out}.restore.json").read_text())["generated_regions"]
+    assert regions == [{"start": 1.0, "end": 1.25, "task": "transition", "method": "diffusion"}]
+    bridge = work / "bridge.wav"
+    run("transition", str(work / "a.wav"), str(work / "b.wav"), "-o", str(bridge), "--length",
+        "0.5", "--bridge-only", "--method", "classical")
+    assert sf.info(str(bridge)).frames == 8000 and sf.info(str(bridge)).channels == 2
+
+
+def test_batch_mirrors_tree_survives_corrupt_file_and_resumes(work, tmp_path):
+    source = tmp_path / "in"
+    (source / "sub").mkdir(parents=True)
+    for name in ("one.wav", "sub/two.wav"):
+        sf.write(source / name, music(1.0, RATE, 1), RATE, subtype="PCM_16")
+    (source / "sub" / "broken.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk")
+    out = tmp_path / "out"
+    first = run("inpaint", str(source), "-r", "-o", str(out), "--gap", "0.5:0.52", "--method",
+                "classical", check=False, subprocess_run=True)
+    assert first.returncode == 1
+    assert "broken.wav" in first.stderr and "2 of 3 files done" in first.stderr
+    assert (out / "one.wav").is_file() and (out / "sub" / "two.wav").is_file()
+    assert not (out / "sub" / "broken.wav").exists()
+    kept = (out / "one.wav").stat().st_mtime_ns
+    (out / "sub" / "two.wav").unlink()
+    again = run("inpaint", str(source), "-r", "-o", str(out), "--gap", "0.5:0.52", "--method",
+                "classical", "--skip-existing", check=False)
+    assert again.returncode == 1 and "skipped" in again.stderr
+    assert (out / "one.wav").stat().st_mtime_ns == kept
+    assert (out / "sub" / "two.wav").is_file()
+    refused = run("inpaint", str(source / "one.wav"), "-o", str(out / "one.wav"), "--gap",
+                  "0.5:0.52", "--method", "classical", check=False)
+    assert refused.returncode == 1 and "already exists" in refused.stderr
+
+
+def test_inpaint_without_gaps_is_a_usage_error(work):
+    result = run("inpaint", str(work / "damaged.wav"), check=False)
+    assert result.returncode == 2 and "--gap" in result.stderr
+
+
+def test_detect_finds_and_labels_dropouts(work):
+    out, labels = work / "detected.wav", work / "found.txt"
+    run("inpaint", str(work / "damaged.wav"), "-o", str(out), "--detect", "--write-labels",
+        str(labels), "--method", "classical", "--variants", "2")
+    rows = [line.split("\t") for line in labels.read_text().splitlines()]
+    assert [(round(float(a), 2), round(float(b), 2)) for a, b, _ in rows] == [(0.8, 0.85),
+                                                                              (1.3, 1.32)]
+    assert (work / "detected_v1.wav").is_file() and (work / "detected_v2.wav").is_file()
