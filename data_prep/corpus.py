@@ -182,7 +182,7 @@ def build_corpus(
             manifest["skipped"].append({"track": result.track.track, "reason": result.error})
             manifest["done_tracks"].append(result.track.track)
         else:
-            manifest["tracks_without_clips"] += result.clips is None
+            manifest["tracks_without_clips"] += result.clips is None  # too short or silent
             writer.add(result, split_of(result.track.split_key, options.seed, shares))
         if callback is not None:
             callback(number, len(todo), result.track.track)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,13 +21,19 @@ def pack_corpus(
     max_mib: float = 60.0,
     splits: Sequence[str] = shards.SPLITS,
     max_packs: int | None = None,
+    seed: int | None = 0,
 ) -> list[Path]:
     """Group ``corpus_dir``'s shards of ``splits`` into self-contained corpora
     ``out_dir/pack-000``, ``pack-001``, ... each at most ``max_mib`` MiB (shards + manifest).
-    Shards are hard-linked when possible (copied otherwise). Returns the pack folders."""
+    Shards are taken in a ``seed``-shuffled order (``None``: manifest order), so the first
+    packs already mix sources and splits. Shards are hard-linked when possible (copied
+    otherwise). Returns the pack folders."""
     corpus_dir, out_dir = Path(corpus_dir), Path(out_dir)
     manifest = shards.read_manifest(corpus_dir)
     chosen = [s for s in manifest["shards"] if s["split"] in splits]
+    if seed is not None:
+        order = random.Random(seed).sample(range(len(chosen)), len(chosen))
+        chosen = [chosen[i] for i in order]
     groups: list[list[dict]] = [[]]
     used = 0.0
     for shard in chosen:

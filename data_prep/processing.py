@@ -45,6 +45,7 @@ class TrackClips:
     loudness_lufs: float | None = None
     seconds: float = 0.0
     error: str | None = None
+    too_short: bool = False
 
 
 def track_target(track_id: str, options: ClipOptions) -> float:
@@ -154,7 +155,7 @@ def process_track(track: Track, options: ClipOptions) -> TrackClips:
         samples = trim(to_model_rate(np.asarray(samples, dtype=np.float32), rate),
                        options.trim_dbfs)
         if len(samples) < options.clip_seconds * MODEL_RATE:
-            result.error = "shorter than one clip after trimming"
+            result.too_short = True  # not an error: nothing to cut
             return result
         result.target_lufs = track_target(track.track, options)
         samples, result.loudness_lufs = normalize_loudness(samples, result.target_lufs,

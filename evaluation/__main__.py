@@ -26,7 +26,8 @@ def main() -> None:
 
 @main.command()
 @click.option("--model", "model_spec", default="default", show_default=True,
-              help="Model file, 'default' (shipped model) or 'random' (untrained tiny model).")
+              help="Model file, 'default' (shipped model), 'random' (untrained tiny model) or "
+                   "'none' (baselines only).")
 @click.option("--data", "corpus", required=True, type=click.Path(path_type=Path),
               help="Corpus folder (data_prep format); cases come from its test split.")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
@@ -34,7 +35,7 @@ def main() -> None:
 @click.option("--quick", is_flag=True, help="CI-sized run: 2 clips of 4 s per condition.")
 @click.option("--steps", default="", help="Comma-separated step counts, e.g. 4,8,16,32 "
               "(default: the model's own).")
-@click.option("--clips", type=int, default=None, help="Clips per condition (default 8, quick 2).")
+@click.option("--clips", type=int, default=None, help="Clips per condition (default 16, quick 2).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--via", type=click.Choice(["api", "generate"]), default=None,
@@ -85,8 +86,9 @@ def bench(model_spec, out_dir, device, steps, minutes, tasks, quick) -> None:
     counts = _parse_list(steps, int) or (int(model.default_steps),)
 
     def progress(row: dict) -> None:
-        click.echo(f"{row['task']:>10} steps {row['steps']:>3} {row['input_seconds']:>7g} s: "
-                   f"{row['x_realtime']:.2f} x real time, RSS {row['peak_rss_mb']:.0f} MB", err=True)
+        line = (f"{row['task']:>10} steps {row['steps']:>3} {row['input_seconds']:>7g} s: "
+                f"{row['x_realtime']:.2f} x real time, RSS {row['peak_rss_mb']:.0f} MB")
+        click.echo(line, err=True)
 
     result = run_bench(model, device=device, steps=counts, lengths_seconds=lengths,
                        tasks=_parse_list(tasks, str), callback=progress)

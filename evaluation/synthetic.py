@@ -26,7 +26,7 @@ def synthetic_music(seconds: float, seed: int, rate: int = 48000) -> np.ndarray:
 
 
 def tiled(seconds: float, rate: int, seed: int = 0, tile_seconds: float = 10.0) -> np.ndarray:
-    """``[1, seconds * rate]`` float32: a ``tile_seconds`` synthetic piece repeated (cheap to make)."""
+    """``[1, seconds * rate]`` float32: a ``tile_seconds`` synthetic piece, repeated (cheap)."""
     tile = synthetic_music(min(seconds, tile_seconds), seed, rate)
     frames = int(round(seconds * rate))
     return np.resize(tile, frames)[None, :]

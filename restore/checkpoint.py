@@ -93,6 +93,9 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     temp = Path(temp_name)
     try:
         write(temp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
         with open(temp, "rb") as stream:
             os.fsync(stream.fileno())
         os.replace(temp, path)

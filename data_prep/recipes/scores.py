@@ -25,15 +25,18 @@ SOUNDFONTS = (("/usr/share/sounds/sf2/FluidR3_GM.sf2", "fluid-soundfont-gm"),
 PERCUSSION_CHANNEL = 9  # General MIDI channel 10
 MELODIC_PROGRAMS = 112  # GM programs 0..111: pianos to ethnic; sound effects left out
 MAX_SECONDS = 300.0
+MAX_SCORE_BYTES = 50_000  # larger files (symphonic movements) take minutes to parse
 MUSIC21_LICENCE = ("music21 corpus (BSD-3-Clause toolkit; scores public domain or as noted in "
                    "music21/corpus)")
 
 
 def score_paths() -> list[Path]:
-    """Paths of music21's bundled scores (multi-tune .abc files give their first tune)."""
+    """Paths of music21's bundled scores up to MAX_SCORE_BYTES (multi-tune .abc files give
+    their first tune)."""
     from music21 import corpus
 
-    return sorted(Path(p) for p in corpus.getCorePaths() if Path(p).suffix in SCORE_SUFFIXES)
+    return sorted(Path(p) for p in corpus.getCorePaths()
+                  if Path(p).suffix in SCORE_SUFFIXES and Path(p).stat().st_size <= MAX_SCORE_BYTES)
 
 
 def score_to_midi(path: Path) -> bytes:

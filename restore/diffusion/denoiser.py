@@ -55,14 +55,17 @@ class Denoiser(nn.Module):
         """Per-item weighted denoising loss ``[batch]`` (EDM eq. 2 and Table 1's lambda).
 
         ``clean, noise [batch, 1, time]``, ``sigma [batch]``. ``project`` (the known-data
-        projection) is applied to D before the error, so only what the model must invent counts;
+        projection) is applied to D and to the target, so only what the model must invent counts;
         dividing by ``unknown_fraction [batch]`` keeps short gaps from vanishing in the mean.
         """
         noisy = clean + noise * sigma[:, None, None]  # y + n, n ~ N(0, sigma^2 I)
         denoised = self(noisy, sigma, **conditioning)
+        target = clean
         if project is not None:
-            denoised = project(denoised)
-        error = (denoised - clean).square().mean(dim=(1, 2))
+            # both sides projected: what the degraded input already fixes (e.g. its low band,
+            # phase-shifted by the degradation's filter) is no error the network could correct
+            denoised, target = project(denoised), project(clean)
+        error = (denoised - target).square().mean(dim=(1, 2))
         if unknown_fraction is not None:
             error = error / unknown_fraction.clamp_min(1e-2)
         return self.loss_weight(sigma) * error  # lambda(sigma) ||D(y + n; sigma) - y||^2

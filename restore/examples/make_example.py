@@ -53,8 +53,8 @@ def damage(audio: np.ndarray) -> np.ndarray:
     return audio
 
 
-def main() -> Path:
-    path = Path(__file__).with_name("damaged.wav")
+def main(path: Path | None = None) -> Path:
+    path = path or Path(__file__).with_name("damaged.wav")
     sf.write(path, damage(music()).T.astype(np.float32), RATE, subtype="PCM_16")
     return path
 

@@ -20,6 +20,11 @@ class RunLog:
         self.csv_path = out_dir / "train_log.csv"
         self.jsonl_path = out_dir / "metrics.jsonl"
 
+    def clear(self) -> None:
+        if self.enabled:
+            self.csv_path.unlink(missing_ok=True)
+            self.jsonl_path.unlink(missing_ok=True)
+
     def write(self, record: dict[str, Any]) -> None:
         if not self.enabled:
             return

@@ -70,6 +70,13 @@ class _Objective(nn.Module):
                                   unknown_fraction=fraction, **conditioning)
 
 
+def _leave_signals_to_main(worker_id: int) -> None:
+    """DataLoader workers ignore SIGINT/SIGTERM (``timeout`` signals the whole process group):
+    the main process finishes its step, writes a checkpoint, then shuts them down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def lr_factor(step: int, warmup: int, total: int, floor: float) -> float:
     """Linear warm-up to 1, then cosine decay to ``floor`` at ``total`` steps."""
     if step < warmup:
@@ -134,6 +141,8 @@ class Trainer:
             self.out_dir, self.options.resume, self.run_config, network=self.network,
             ema=self.ema, optimizer=self.optimizer, scheduler=self.scheduler, device=self.device)
         self.resumed = {**resumed, "step": self.step} if resumed else {}
+        if self.step == 0:
+            self.log.clear()  # a fresh run does not append to an earlier attempt's logs
         data_ids = list(resumed.get("data_ids", []))
         if self.options.data_id and self.options.data_id not in data_ids:
             data_ids.append(self.options.data_id)
@@ -165,7 +174,8 @@ class Trainer:
             dataset = copy.copy(base)  # shares the audio buffer; only the seed changes
             dataset.seed = config.seed * SEGMENT_SEED + segment
             loader = DataLoader(dataset, batch_size=config.batch_size,
-                                num_workers=config.num_workers, pin_memory=self.use_cuda)
+                                num_workers=config.num_workers, pin_memory=self.use_cuda,
+                                worker_init_fn=_leave_signals_to_main)
             iterator = iter(loader)
             for _ in range(step - segment * segment_steps):  # resumed mid-segment: skip
                 next(iterator)
@@ -202,7 +212,7 @@ class Trainer:
     def run(self) -> dict[str, Any]:
         config, options = self.train_config, self.options
         last_step = min(config.total_steps, options.max_steps or config.total_steps)
-        deadline = (time.monotonic() + 60 * options.max_minutes
+        deadline = (self.started + 60 * options.max_minutes  # counts setup and compilation
                     if options.max_minutes is not None else math.inf)
         self._emit({"event": "start", "step": self.step, "total": last_step})
         if self.resumed:

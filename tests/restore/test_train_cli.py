@@ -95,3 +95,37 @@ def test_cli_reports_bad_config_and_missing_corpus_in_one_line(tmp_path: Path) -
     result = CliRunner().invoke(cli, ["train", "--data", str(tmp_path / "none"), "--config",
                                       str(good), "--out", str(tmp_path / "run")])
     assert result.exit_code == 1 and "manifest" in result.output
+
+
+def test_ctrl_c_writes_a_checkpoint_and_exits_130(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    corpus = write_synthetic_corpus(tmp_path / "corpus", 8.0, 4.0)
+    run = RunConfig(model=ModelConfig.tiny(), train=TrainConfig(
+        batch_size=2, clip_samples=2048, num_workers=1, log_every=1, val_every=10_000,
+        ckpt_every=10_000, total_steps=10_000, val_clips=1, val_steps=1,
+        task_weights=(1.0, 0.0, 1.0)))
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(run.to_json_dict()))
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "restore", "-q", "train", "--data", str(corpus), "--config",
+         str(config), "--out", str(out), "--device", "cpu"],
+        env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    log = out / "train_log.csv"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not log.exists() or log.read_text().count("\n") < 3):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    assert "interrupted" in output
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["event"] == "stop" and records[-1]["reason"] == "interrupted"
+    assert load_model(out / "model.safetensors").card["steps"] == records[-1]["step"] >= 2
+    assert (out / "train_state.pt").exists()

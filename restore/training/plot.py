@@ -1,0 +1,54 @@
+"""Plot runs' loss curves and validation metrics into one PNG (needs matplotlib).
+
+``python -m restore.training.plot RUN_DIR [RUN_DIR ...] --out docs/model_loss.png``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from restore.training.logs import read_losses
+
+
+def plot(run_dirs: list[Path], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (loss_axis, lsd_axis) = plt.subplots(1, 2, figsize=(11, 4))
+    for run_dir in run_dirs:
+        steps, losses = zip(*read_losses(run_dir), strict=True)
+        loss_axis.plot(steps, losses, label=f"{run_dir.name} (train, mean per log interval)")
+        records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().split("\n")
+                   if line]
+        validation = [r for r in records if r["event"] == "val"]
+        if validation:
+            val_steps = [r["step"] for r in validation]
+            loss_axis.plot(val_steps, [r["val_loss"] for r in validation], "o--",
+                           label=f"{run_dir.name} (validation)")
+            for key in ("lsd_inpaint", "lsd_bandwidth", "lsd_transition"):
+                lsd_axis.plot(val_steps, [r.get(key, float("nan")) for r in validation], "o-",
+                              label=f"{run_dir.name} {key}")
+    loss_axis.set(xlabel="step", ylabel="EDM-weighted loss", yscale="log", title="loss")
+    lsd_axis.set(xlabel="step", ylabel="LSD (whole clip)", title="validation LSD")
+    for axis in (loss_axis, lsd_axis):
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    arguments = parser.parse_args()
+    plot(arguments.runs, arguments.out)
+
+
+if __name__ == "__main__":
+    main()
