@@ -39,7 +39,10 @@ class Case:
 
     ``degraded`` is the methods' input at ``input_rate``: the zero-filled clip (inpaint,
     transition: zeros over the bridge) or the band-limited clip (bandwidth). ``region`` is the
-    gap or bridge ``[start, end)`` in reference samples; ``cutoff_hz`` the known band's edge.
+    gap or bridge ``[start, end)`` in reference samples. ``cutoff_hz`` is the nominal band edge
+    that LSD-HF / LSD-LF split at (``r / 2``, NU-Wave 2's rule); ``input_band_hz`` the edge
+    below which the input is intact, which the model is told (the resampler's roll-off starts
+    at ``RESAMPLE_ROLLOFF * r / 2``; the MP3-like low-pass's transition at 15.75 kHz).
     """
 
     task: str
@@ -50,6 +53,7 @@ class Case:
     input_rate: int = MODEL_RATE
     region: tuple[int, int] | None = None
     cutoff_hz: float = MODEL_RATE / 2
+    input_band_hz: float = MODEL_RATE / 2
     params: dict = field(default_factory=dict)
 
     @property
@@ -110,13 +114,16 @@ def bandwidth_case(reference: np.ndarray, clip: int, input_rate: int, mp3_like: 
     """Band-limit ``reference`` (48 kHz) to ``input_rate`` (after a 16 kHz low-pass if MP3-like)."""
     audio = torch.from_numpy(reference)
     cutoff = input_rate / 2
+    intact = dsp.RESAMPLE_ROLLOFF * input_rate / 2
     if mp3_like:
         audio = dsp.lowpass(audio[None], MP3_CUTOFF_HZ, MODEL_RATE)[0]
         cutoff = MP3_CUTOFF_HZ
+        intact = MP3_CUTOFF_HZ - dsp.DEFAULT_TRANSITION_HZ / 2
     degraded = dsp.resample(audio, MODEL_RATE, input_rate).numpy().astype(np.float32)
     condition = f"mp3_{input_rate}Hz" if mp3_like else f"from_{input_rate}Hz"
     return Case("bandwidth", condition, clip, reference, degraded, input_rate=input_rate,
-                cutoff_hz=float(cutoff), params={"input_rate": input_rate, "cutoff_hz": cutoff})
+                cutoff_hz=float(cutoff), input_band_hz=float(intact),
+                params={"input_rate": input_rate, "cutoff_hz": cutoff})
 
 
 def transition_case(reference: np.ndarray, clip: int, seconds: float) -> Case:

@@ -92,9 +92,9 @@ def evaluate(
     """Evaluate ``model`` (a ``LoadedModel``) and every baseline on one set of cases.
 
     ``model=None`` evaluates the baselines only. ``steps``: sampler step counts to run the model
-    at (one "model@N" method each; default the model's own). ``via``: "api" or "generate" (default: "api" when the restoration API
-    exists). Writes report.json, report.md, index.html, audio/ and spectrograms/ into
-    ``out_dir`` and returns the report dict.
+    at (one "model@N" method each; default the model's own). ``via``: "api" or "generate"
+    (default: "api" when the restoration API exists). Writes report.json, report.md,
+    index.html, audio/ and spectrograms/ into ``out_dir`` and returns the report dict.
     """
     corpus_dir, out_dir = Path(corpus_dir), Path(out_dir)
     device = resolve_device(device)

@@ -89,7 +89,7 @@ class ModelMethod:
             return restore.inpaint(case.degraded, MODEL_RATE, gap, **options)
         if case.task == "bandwidth":
             return restore.upsample(case.degraded, case.input_rate, rate=MODEL_RATE,
-                                    cutoff_hz=case.cutoff_hz, **options)
+                                    cutoff_hz=case.input_band_hz, **options)
         a, b = _sides(case)
         length = (case.region[1] - case.region[0]) / MODEL_RATE
         bridge = restore.transition(a, b, MODEL_RATE, length, bridge_only=True, **options)
@@ -112,7 +112,7 @@ class ModelMethod:
             torch.from_numpy(np.ascontiguousarray(degraded))[:, None].to(device),
             torch.from_numpy(np.ascontiguousarray(mask))[:, None].to(device),
             torch.full((channels,), TASK_ID[case.task], dtype=torch.long, device=device),
-            torch.full((channels,), float(case.cutoff_hz), device=device),
+            torch.full((channels,), float(case.input_band_hz), device=device),
             steps=self.steps,
             sampler=self.model.default_sampler,
             generator=generator,

@@ -72,9 +72,9 @@ def inpaint(audio: np.ndarray, sample_rate: int, gaps: Sequence[tuple[float, flo
             sampling = Sampling.create(sampling.model, steps=sampling.steps, seed=seed + variant,
                                        device=sampling.device, callback=callback)
         out = audio.copy()
-        filled = inpaint_task.fill_windows(lambda window: take(audio, window.start, window.length),
-                                           windows, ranges, sample_rate, method=method,
-                                           sampling=sampling, batch_size=batch_size)
+        filled = inpaint_task.fill_windows(
+            lambda window: take(audio, window.start, window.length), windows, ranges,
+            sample_rate, frames, method=method, sampling=sampling, batch_size=batch_size)
         for _window, start, samples in filled:
             out[:, start:start + samples.shape[1]] = samples
             if variant == 0:
@@ -94,10 +94,10 @@ def upsample(audio: np.ndarray, sample_rate: int, rate: int = 48_000, *,
     ``cutoff_hz``: the input's effective bandwidth; None estimates it
     (:func:`restore.analysis.estimate_cutoff_hz`). The band below it is kept from the input.
     """
-    from restore.analysis import estimate_cutoff_hz
-
     audio = _checked(audio)
     if cutoff_hz is None:
+        from restore.analysis import estimate_cutoff_hz
+
         cutoff_hz = estimate_cutoff_hz(audio, sample_rate)
     cutoff = upsample_task.known_cutoff_hz(sample_rate, rate, cutoff_hz)
     generate = method == "diffusion" and upsample_task.needs_generation(cutoff, rate)

@@ -45,6 +45,15 @@ class LoadedModel:
     model_id: str = ""
     sample_rate: int = MODEL_RATE
 
+    def to(self, device: str | torch.device) -> LoadedModel:
+        """Move the denoiser to ``device`` (in place); returns ``self``."""
+        self.denoiser.to(device)
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.denoiser.parameters()).device
+
     @property
     def default_steps(self) -> int:
         return self.diffusion.default_steps

@@ -19,12 +19,18 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from restore.classical.lpc import burg, extrapolate, lpc
+from restore.classical.lpc import (
+    autocorrelation,
+    burg,
+    extrapolate,
+    lpc,
+    lpc_from_autocorrelation,
+)
 from restore.classical.simple import check_audio_and_mask, gap_runs
 
 JANSSEN_MAX_SECONDS = 0.05  # gaps up to this length use Janssen, longer ones extrapolation
-JANSSEN_MAX_ORDER = 1000  # AR order cap for Janssen (order = min(3 * gap + 2, cap))
-JANSSEN_ITERATIONS = 8  # alternations of AR estimation and gap solving
+JANSSEN_MAX_ORDER = 2000  # AR order cap for Janssen (order = min(3 * gap + 2, cap))
+JANSSEN_ITERATIONS = 3  # alternations of AR estimation and gap solving
 EXTRAPOLATION_ORDER = 1024  # AR order of each side's predictor for long gaps
 EXTRAPOLATION_CONTEXT_SECONDS = 0.25  # context used to fit each side's predictor
 
@@ -60,7 +66,12 @@ def ar_inpaint(
 def _janssen_gap(
     signal: np.ndarray, start: int, end: int, left_limit: int, right_limit: int, iterations: int
 ) -> None:
-    """Fill ``signal[start:end]`` in place by Janssen's iteration on a segment around it."""
+    """Fill ``signal[start:end]`` in place by Janssen's iteration on a segment around it.
+
+    The first AR estimate comes from the known context alone (the summed autocorrelations of
+    the two sides), so the zeroed gap does not bias it; later iterations re-estimate on the
+    whole segment with the current fill, as in Janssen et al.
+    """
     gap = end - start
     order = min(3 * gap + 2, JANSSEN_MAX_ORDER)
     first = max(left_limit, start - 2 * order)
@@ -68,11 +79,18 @@ def _janssen_gap(
     segment = signal[first:last].copy()
     gap_start, gap_end = start - first, end - first
     segment[gap_start:gap_end] = 0.0
-    if last - first - gap < 2:
+    known = gap_start + (last - first - gap_end)
+    order = min(order, known // 3)
+    if order < 1:
         signal[start:end] = 0.0
         return
-    for _ in range(iterations):
-        coefficients = lpc(segment, min(order, (last - first) // 2))
+    correlation = autocorrelation(segment[:gap_start], order) if gap_start > 0 else 0.0
+    if gap_end < segment.shape[0]:
+        correlation = correlation + autocorrelation(segment[gap_end:], order)
+    coefficients = lpc_from_autocorrelation(np.asarray(correlation), order)
+    for iteration in range(max(iterations, 1)):
+        if iteration:
+            coefficients = lpc(segment, order)
         segment[gap_start:gap_end] = _solve_missing(segment, gap_start, gap_end, coefficients)
     signal[start:end] = segment[gap_start:gap_end]
 

@@ -23,18 +23,20 @@ def autocorrelation(segment: np.ndarray, max_lag: int) -> np.ndarray:
 
 
 def lpc(segment: np.ndarray, order: int) -> np.ndarray:
-    """LPC coefficients ``[order + 1]`` (leading 1) of ``segment [n]``, autocorrelation method.
-
-    Levinson-Durbin (``scipy.linalg.solve_toeplitz``) on the windowed autocorrelation, which
-    gives a minimum-phase (stable) predictor. A silent segment gives ``[1, 0, ..., 0]``.
-    """
+    """LPC coefficients ``[order + 1]`` (leading 1) of ``segment [n]``, autocorrelation method."""
     order = int(min(order, segment.shape[0] - 1))
+    return lpc_from_autocorrelation(autocorrelation(segment, max(order, 0)), order)
+
+
+def lpc_from_autocorrelation(r: np.ndarray, order: int) -> np.ndarray:
+    """LPC coefficients ``[order + 1]`` (leading 1) from autocorrelation ``r[0..order]``.
+
+    Levinson-Durbin (``scipy.linalg.solve_toeplitz``); a windowed (biased) autocorrelation gives
+    a minimum-phase (stable) predictor. Silence gives ``[1, 0, ..., 0]``.
+    """
     coefficients = np.zeros(max(order, 0) + 1)
     coefficients[0] = 1.0
-    if order < 1:
-        return coefficients
-    r = autocorrelation(segment, order)
-    if r[0] <= 1e-20:
+    if order < 1 or r[0] <= 1e-20:
         return coefficients
     column = r[:order].copy()
     column[0] *= 1.0 + WHITE_NOISE_CORRECTION

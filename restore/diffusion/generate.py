@@ -46,7 +46,8 @@ def generate(
     consistency: Callable[[torch.Tensor], torch.Tensor] | None = None,
     callback: Callable[[dict], None] | None = None,
 ) -> torch.Tensor:
-    """Sample the restored signal ``[batch, 1, time]`` (float32, on ``degraded.device``).
+    """Sample the restored signal ``[batch, 1, time]`` (float32, on ``degraded``'s device;
+    the work runs on the model's device).
 
     ``degraded, mask [batch, 1, time]`` at 48 kHz (mask 1 = reliable sample), ``task_id [batch]``
     long, ``cutoff_hz [batch]`` (upper edge of the known band, Hz). Any ``time`` works.
@@ -57,7 +58,7 @@ def generate(
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose from {sorted(SAMPLERS)}")
-    device = next(model.denoiser.parameters()).device
+    device, input_device = next(model.denoiser.parameters()).device, degraded.device
     degraded, mask = degraded.float().to(device), mask.float().to(device)
     task_id, cutoff_hz = task_id.long().to(device), cutoff_hz.float().to(device)
     _check_inputs(degraded, mask, task_id, cutoff_hz)
@@ -79,4 +80,4 @@ def generate(
     )
     # the last projection again at the caller's level: known samples come back bit-exact
     final = consistency or known_data_projection(degraded, mask, task_id, cutoff_hz, MODEL_RATE)
-    return final(result * scale)
+    return final(result * scale).to(input_device)

@@ -1,0 +1,1 @@
+"""Restoration tasks: inpaint, upsample, transition (see restore.api for the Python API)."""

@@ -80,8 +80,8 @@ def inpaint_file(path: Path, outputs: Sequence[Path], gaps: Sequence[tuple[float
         sampling = sampling_for(variant) if sampling_for is not None else None
         fills = inpaint_task.fill_windows(
             lambda window: read_window(path, info, window.start, window.length), windows,
-            ranges, info.sample_rate, method=method, sampling=sampling, batch_size=batch_size,
-            callback=callback)
+            ranges, info.sample_rate, info.frames, method=method, sampling=sampling,
+            batch_size=batch_size, callback=callback)
         patches = [(start, samples) for _window, start, samples in fills]
         if variant == 0:
             regions = [frames_region(start, start + samples.shape[1], info.sample_rate,

@@ -110,8 +110,8 @@ def _runs(row: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
-def splice(original: np.ndarray, filled: np.ndarray, window: GapWindow,
-           sample_rate: int) -> tuple[int, np.ndarray]:
+def splice(original: np.ndarray, filled: np.ndarray, window: GapWindow, sample_rate: int,
+           frames: int) -> tuple[int, np.ndarray]:
     """The output frames this window rewrites: ``(first_frame, samples [channels, n])``.
 
     Inside the gap the fill; over ``MARGIN_SECONDS`` on each side a raised-cosine crossfade from
@@ -119,7 +119,7 @@ def splice(original: np.ndarray, filled: np.ndarray, window: GapWindow,
     """
     margin = margin_frames(sample_rate)
     first = max(window.gap[0] - margin, window.start, 0)
-    last = min(window.gap[1] + margin, window.start + window.length)
+    last = min(window.gap[1] + margin, window.start + window.length, frames)
     local = slice(first - window.start, last - window.start)
     weight = np.zeros(last - first, dtype=np.float32)  # 1 = fill, 0 = original
     gap_first, gap_last = window.gap[0] - first, window.gap[1] - first
@@ -127,20 +127,20 @@ def splice(original: np.ndarray, filled: np.ndarray, window: GapWindow,
     fade_out, fade_in = (fade.numpy() for fade in dsp.raised_cosine_fades(margin))
     left = fade_in[margin - gap_first:]
     weight[:gap_first] = left
-    right = fade_out[:weight.shape[0] - gap_last]
-    weight[gap_last:] = right
+    weight[gap_last:] = fade_out[:weight.shape[0] - gap_last]
     mixed = original[:, local] * (1.0 - weight) + filled[:, local] * weight
     return first, mixed.astype(np.float32)
 
 
 def fill_windows(read: Callable[[GapWindow], np.ndarray], windows: Sequence[GapWindow],
-                 gaps: Sequence[tuple[int, int]], sample_rate: int, *, method: str,
+                 gaps: Sequence[tuple[int, int]], sample_rate: int, frames: int, *, method: str,
                  sampling=None, batch_size: int = 4,
                  callback: Callable[[dict], None] | None = None):
     """Yield ``(window, first_frame, samples)`` for each window, in order.
 
     ``read(window) -> [channels, window.length]`` returns the window's input audio (zeros
-    outside the file). Windows of one batch share a length (the longest, centred on each gap).
+    outside the file of ``frames`` frames). Windows of one batch share a length (the longest,
+    centred on each gap).
     """
     for first in range(0, len(windows), batch_size):
         group = list(windows[first:first + batch_size])
@@ -153,7 +153,7 @@ def fill_windows(read: Callable[[GapWindow], np.ndarray], windows: Sequence[GapW
         else:
             filled = fill_diffusion(audio, mask, sample_rate, sampling)
         for window, original, result in zip(padded, audio, filled, strict=True):
-            start, samples = splice(original, result, window, sample_rate)
+            start, samples = splice(original, result, window, sample_rate, frames)
             yield window, start, samples
         if callback is not None:
             callback({"windows_done": first + len(group), "windows": len(windows)})

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from restore.errors import RestoreError
+
 
 @dataclass(frozen=True)
 class Processes:
@@ -43,7 +45,12 @@ def start(device_name: str = "auto") -> Processes:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if device_name == "auto":
         device_name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device_name)
+    try:
+        device = torch.device(device_name)
+    except RuntimeError:
+        raise RestoreError(None, f"--device {device_name!r}: not a device name") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RestoreError(None, f"--device {device_name}: no CUDA device is available here")
     if world == 1:
         return Processes(0, 1, device)
     if device.type == "cuda":

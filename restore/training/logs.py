@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 CSV_FIELDS = ("step", "seconds", "loss", "lr", "grad_norm", "steps_per_s", "samples_per_s",
-              "gpu_memory_gib")
+              "gpu_memory_gib", "loss_inpaint", "loss_bandwidth", "loss_transition")
 
 
 class RunLog:

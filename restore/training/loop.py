@@ -126,6 +126,9 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: lr_factor(
             step, config.warmup_steps, config.total_steps, config.min_lr_ratio))
         network = self.network
+        if self.use_cuda:  # fixed shapes: let cuDNN pick the fastest conv algorithms once
+            torch.backends.cudnn.benchmark = True
+            torch.set_float32_matmul_precision("high")  # TF32 for what autocast leaves in fp32
         if config.compile and self.use_cuda:
             network = torch.compile(network)  # parameters stay shared with self.network
         self.denoiser = Denoiser(network, self.run_config.diffusion)
@@ -185,7 +188,9 @@ class Trainer:
             del iterator  # shuts the segment's workers down
 
     # ---- one optimiser step -----------------------------------------------------------------
-    def _train_step(self, clean: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _train_step(self, clean: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """One optimiser step; returns ``(loss, grad_norm, per-task loss sums [3],
+        per-task item counts [3])``, all still on the device (no sync)."""
         config = self.train_config
         generator = step_generator(config.seed, self.processes.rank, self.step, self.device)
         pairs = make_batch(clean, generator, task_weights=config.task_weights)
@@ -197,16 +202,20 @@ class Trainer:
         fraction = unknown_fraction(pairs.mask, pairs.task_id, pairs.cutoff_hz)
         with torch.autocast(self.device.type, dtype=torch.bfloat16,
                             enabled=self.use_cuda and config.bf16):
-            loss = self.objective(clean, noise, sigma, project, fraction, degraded=degraded,
-                                  mask=pairs.mask, task_id=pairs.task_id,
-                                  cutoff_hz=pairs.cutoff_hz).mean()
+            losses = self.objective(clean, noise, sigma, project, fraction, degraded=degraded,
+                                    mask=pairs.mask, task_id=pairs.task_id,
+                                    cutoff_hz=pairs.cutoff_hz)
+            loss = losses.mean()
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.network.parameters(), config.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.ema.update(self.network, self.step)
-        return loss.detach(), grad_norm.detach()
+        task_sums = torch.zeros(len(TASKS), device=self.device).index_add_(
+            0, pairs.task_id, losses.detach().float())
+        task_counts = torch.bincount(pairs.task_id, minlength=len(TASKS))
+        return loss.detach(), grad_norm.detach(), task_sums, task_counts
 
     # ---- the loop ---------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -245,21 +254,25 @@ class Trainer:
         config = self.train_config
         batches = self._batches()
         window_loss = torch.zeros((), device=self.device)
+        window_tasks = torch.zeros(2, len(TASKS), device=self.device)  # loss sums, item counts
         window_steps, window_start, last_saved = 0, time.monotonic(), self.step
         while self.step < last_step:
             if self.processes.agree(bool(interrupted) or time.monotonic() > deadline):
                 self.stop_reason = "interrupted" if interrupted else "max-minutes"
                 break
             clean = next(batches).to(self.device, non_blocking=True)
-            loss, grad_norm = self._train_step(clean)
+            loss, grad_norm, task_sums, task_counts = self._train_step(clean)
             self.step += 1
             window_loss += loss
+            window_tasks[0] += task_sums
+            window_tasks[1] += task_counts
             window_steps += 1
             self._emit({"event": "step", "step": self.step, "total": last_step})
             if self.step % config.log_every == 0 or self.step == last_step:
                 elapsed = time.monotonic() - window_start
-                self._log_window(window_loss, window_steps, elapsed, grad_norm)
+                self._log_window(window_loss, window_tasks, window_steps, elapsed, grad_norm)
                 window_loss.zero_()
+                window_tasks.zero_()
                 window_steps, window_start = 0, time.monotonic()
             if self.step % config.val_every == 0:
                 self.validate()
@@ -271,8 +284,12 @@ class Trainer:
             self.checkpoint()
         self._emit({"event": "stop", "step": self.step, "reason": self.stop_reason or "done"})
 
-    def _log_window(self, window_loss, steps: int, elapsed: float, grad_norm) -> None:
+    def _log_window(self, window_loss, window_tasks, steps: int, elapsed: float,
+                    grad_norm) -> None:
         loss = window_loss.item() / max(1, steps)  # sync point: only once per log interval
+        sums, counts = window_tasks.tolist()
+        per_task = {f"loss_{task}": (sums[i] / counts[i] if counts[i] else float("nan"))
+                    for i, task in enumerate(TASKS)}
         rate = steps / max(elapsed, 1e-9)
         memory = torch.cuda.max_memory_allocated(self.device) / 2**30 if self.use_cuda else 0.0
         self._emit({
@@ -280,6 +297,7 @@ class Trainer:
             "grad_norm": float(grad_norm), "steps_per_s": rate,
             "samples_per_s": rate * self.train_config.batch_size * self.processes.world,
             "seconds": round(time.monotonic() - self.started, 3), "gpu_memory_gib": memory,
+            **per_task,
         })
 
     # ---- validation and checkpoints ---------------------------------------------------------

@@ -125,7 +125,12 @@ def test_upsample_keeps_low_band_and_sets_rate(work):
 
 
 def test_upsample_stereo_to_44k_has_no_seam(work):
-    """A stationary tone through several window boundaries (1 s windows): no jump anywhere."""
+    """A stationary tone through several window boundaries (1 s windows): no jump anywhere.
+
+    This guards the engine's context and overlap-add at the file level; that the diffusion
+    windows themselves agree where they overlap is asserted in
+    ``test_tasks.py::test_upsample_windows_agree_where_they_overlap``.
+    """
     t = np.arange(3 * 8000) / 8000
     tone = 0.4 * np.sin(2 * np.pi * 330 * t)
     sf.write(work / "tone.wav", np.stack([tone, 0.5 * tone], axis=1), 8000, subtype="FLOAT")

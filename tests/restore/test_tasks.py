@@ -177,3 +177,15 @@ def test_transition_match_loudness_scales_b(model):
     out = restore.transition(a, b, rate, 0.1, match_loudness=True, method="classical")
     scaled_b = out[:, -b.shape[1]:]
     assert np.std(scaled_b) == pytest.approx(np.std(a), rel=0.1)
+
+
+@pytest.mark.parametrize("method", ["diffusion", "classical"])
+def test_inpaint_gaps_at_the_file_edges(model, method):
+    rate = 8000
+    audio = music(1.5, rate, 2)
+    gaps = [(0.0, 0.05), (1.45, 1.5)]
+    out = restore.inpaint(audio, rate, gaps, model=model, steps=2, device="cpu", method=method)
+    margin = inpaint_task.margin_frames(rate)
+    inner = slice(int(0.05 * rate) + margin, int(1.45 * rate) - margin)
+    np.testing.assert_array_equal(out[:, inner], audio[:, inner])
+    assert np.isfinite(out).all()

@@ -70,6 +70,9 @@ def test_tiny_model_learns_in_60_cpu_steps(tmp_path: Path) -> None:
     assert validation[1]["val_loss"] < 0.8 * validation[0]["val_loss"]
     losses = read_losses(tmp_path)
     assert len(losses) == 6 and losses[-1][1] < losses[0][1]
+    last_log = [r for r in records if r["event"] == "log"][-1]
+    assert math.isfinite(last_log["loss_inpaint"]) and math.isfinite(last_log["loss_transition"])
+    assert math.isnan(last_log["loss_bandwidth"])  # weight 0: no bandwidth pairs drawn
     model = load_model(tmp_path / "model.safetensors")
     assert model.card["steps"] == 60 and model.card["validation"]["step"] == 60
 
