@@ -28,6 +28,7 @@ SF3 = Path("/usr/share/sounds/sf3/FluidR3Mono_GM.sf3")
 SF3_PACKAGE = "fluidr3mono-gm-soundfont"
 RECORDINGS = "recordings"
 RATE = 48_000
+MAX_RENDER_SECONDS = 302.0  # MIDI files are cut at 300 s (recipes.scores.MAX_SECONDS)
 _SYNTHS: dict[str, object] = {}  # one loaded SoundFont per worker process
 
 
@@ -131,9 +132,9 @@ def make_bundle(
     bundle_dir: str | Path,
     corpus_dir: str | Path | None,
     *,
-    scores: int = 500,
-    variants: int = 2,
-    recordings_mib: float = 25.0,
+    scores: int = 400,
+    variants: int = 3,
+    recordings_mib: float = 20.0,
     seed: int = 0,
     workers: int = 1,
     callback: Callable[[int, int, str], None] | None = None,
@@ -202,7 +203,7 @@ def render_midi(path: str, soundfont: str, seed: int) -> tuple[np.ndarray, int]:
     if not events:
         raise ValueError("MIDI file without events")
     sequencer.add(events)
-    frames = int((max(event.t for event in events) + 2.0) * RATE)
+    frames = int(min(max(event.t for event in events) + 2.0, MAX_RENDER_SECONDS) * RATE)
     stereo = np.frombuffer(synth.generate(frames), dtype=np.float32).reshape(-1, 2)
     rng = np.random.default_rng(seed)
     dry = stereo.mean(axis=1) * rng.uniform(0.5, 1.0)

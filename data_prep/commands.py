@@ -124,10 +124,10 @@ def merge(corpora, out_dir) -> None:
 @click.argument("bundle_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--corpus", "corpus_dir", type=click.Path(exists=True, file_okay=False,
               path_type=Path), help="Corpus to take real recordings from.")
-@click.option("--scores", type=int, default=500, show_default=True)
-@click.option("--variants", type=int, default=2, show_default=True,
+@click.option("--scores", type=int, default=400, show_default=True)
+@click.option("--variants", type=int, default=3, show_default=True,
               help="Randomized orchestrations per score.")
-@click.option("--recordings-mib", type=float, default=25.0, show_default=True)
+@click.option("--recordings-mib", type=float, default=20.0, show_default=True)
 @click.option("--workers", type=int, default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True)

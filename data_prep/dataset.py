@@ -5,6 +5,7 @@ Pairs are made from these clips on the training device by :func:`data_prep.pairs
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,9 +88,10 @@ class ClipDataset(IterableDataset):
         """Index of this (DDP rank, DataLoader worker) among all streams."""
         worker = get_worker_info()
         worker_id, workers = (worker.id, worker.num_workers) if worker else (0, 1)
-        rank = 0
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             rank = torch.distributed.get_rank()
+        else:  # torchrun's environment also reaches workers started by spawn
+            rank = int(os.environ.get("RANK", "0"))
         return rank * workers + worker_id
 
     def __iter__(self) -> Iterator[torch.Tensor]:

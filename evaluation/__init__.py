@@ -1,0 +1,1 @@
+"""Evaluation: metrics, cases, baselines vs the model, reports (``python -m evaluation``)."""

@@ -76,10 +76,16 @@ def run(model_spec, corpus, out_dir, quick, steps, clips, seed, device, via) -> 
 @click.option("--quick", is_flag=True, help="CPU-sized run: inputs of 5 and 20 seconds.")
 def bench(model_spec, out_dir, device, steps, minutes, tasks, quick) -> None:
     """x real time, peak RSS / GPU memory and FLOPs per audio second, per task, steps, length."""
-    from evaluation.bench import markdown_table, run_bench
+    from evaluation.bench import TASKS, markdown_table, run_bench
     from evaluation.evaluate import load_model_for_evaluation, resolve_device
     from evaluation.report import write_text_atomic
 
+    chosen = _parse_list(tasks, str)
+    unknown = sorted(set(chosen) - set(TASKS))
+    if unknown or not chosen:
+        raise click.BadParameter(f"unknown tasks {unknown}; choose from {list(TASKS)}")
+    if model_spec == "none":
+        raise click.BadParameter("the benchmark needs a model ('default', 'random' or a file)")
     device = resolve_device(device)
     model = load_model_for_evaluation(model_spec, device)
     lengths = (5.0, 20.0) if quick else tuple(60.0 * m for m in _parse_list(minutes, float))
@@ -91,7 +97,7 @@ def bench(model_spec, out_dir, device, steps, minutes, tasks, quick) -> None:
         click.echo(line, err=True)
 
     result = run_bench(model, device=device, steps=counts, lengths_seconds=lengths,
-                       tasks=_parse_list(tasks, str), callback=progress)
+                       tasks=chosen, callback=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out_dir / "bench.json", json.dumps(json_safe(result), indent=1) + "\n")
     table = markdown_table(result)

@@ -21,6 +21,7 @@ from evaluation.runner import Results
 from restore import io
 from restore.classical import sinc_upsample
 from restore.config import MODEL_RATE
+from restore.errors import RestoreError
 
 EXCERPT_MARGIN_SECONDS = 0.75  # audio kept on each side of a gap or bridge in the excerpts
 
@@ -41,7 +42,11 @@ def _degraded_at_model_rate(case: Case) -> np.ndarray:
 
 
 def _spectrogram_png(path: Path, panels: list[tuple[str, np.ndarray]], title: str) -> None:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        raise RestoreError(path, "spectrograms need matplotlib: pip install matplotlib (or "
+                                 "the project's dev extra)") from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -49,9 +54,10 @@ def _spectrogram_png(path: Path, panels: list[tuple[str, np.ndarray]], title: st
     figure, axes = plt.subplots(len(panels), 1, figsize=(9, 2.0 * len(panels)), sharex=True,
                                 squeeze=False)
     for axis, (label, audio) in zip(axes[:, 0], panels, strict=True):
-        with np.errstate(divide="ignore"):  # exact zeros (a zero-filled gap) are -inf dB
-            axis.specgram(audio[0].astype(np.float64), NFFT=1024, Fs=MODEL_RATE,
-                          noverlap=768, vmin=-140, vmax=-20, cmap="magma")
+        # a -180 dB noise floor: exact digital silence would be -inf dB, drawn as blank
+        floor = 1e-9 * np.random.default_rng(0).standard_normal(audio.shape[-1])
+        axis.specgram(audio[0].astype(np.float64) + floor, NFFT=1024, Fs=MODEL_RATE,
+                      noverlap=768, vmin=-140, vmax=-20, cmap="magma")
         axis.set_ylabel(f"{label}\nHz")
     axes[0, 0].set_title(title)
     axes[-1, 0].set_xlabel("seconds into excerpt")

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from evaluation.bars import bars_markdown, check_bars
 from evaluation.runner import DB_METRICS, SIGNED_METRICS, TASK_METRICS, Results
 
 
@@ -67,7 +68,13 @@ def summarise(results: Results, meta: dict[str, Any]) -> dict[str, Any]:
                 if speed_task == task
             },
         }
-    return {"meta": meta, "tasks": tasks}
+    per_case = [
+        {"case": name, "method": method, **scores}
+        for (name, method), scores in results.scores.items()
+    ]
+    report = {"meta": meta, "tasks": tasks, "per_case": per_case}
+    report["bars"] = check_bars(report)
+    return report
 
 
 def json_safe(value: Any) -> Any:
@@ -127,6 +134,7 @@ def markdown(report: dict[str, Any]) -> str:
               "column is their ratio. dB metrics (SNR, SI-SDR): higher is better; the "
               "model − baseline column is the difference in dB. Definitions: docs/evaluation.md.",
               ""]
+    lines += bars_markdown(report.get("bars", []))
     for task, summary in report["tasks"].items():
         lines += [f"## {task}", ""]
         for metric in summary["metrics"]:

@@ -77,7 +77,7 @@ class Results:
     methods: dict[str, list[str]] = field(default_factory=dict)
 
     def mean(self, task: str, condition: str, method: str, metric: str) -> float:
-        """Mean of ``metric`` over the clips of one condition (NaN if any value is non-finite)."""
+        """Mean of ``metric`` over the clips of one condition (non-finite values propagate)."""
         values = [
             self.scores[(case.name, method)][metric]
             for case in self.cases

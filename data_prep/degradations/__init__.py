@@ -12,6 +12,7 @@ from data_prep.degradations.band import (
     lowpass_filters,
     resample_down_up,
 )
+from data_prep.degradations.codec import codec_band_limit
 from data_prep.degradations.gaps import (
     GAP_FILLS,
     gaps,
@@ -26,6 +27,7 @@ __all__ = [
     "RESAMPLE_RATES",
     "clicks",
     "clipping",
+    "codec_band_limit",
     "crackle",
     "gaps",
     "hiss",

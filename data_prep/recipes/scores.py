@@ -78,11 +78,38 @@ def randomize_midi(data: bytes, seed: int) -> tuple[bytes, dict]:
     if not any(m.type == "set_tempo" for t in song.tracks for m in t):
         head.append(mido.MetaMessage("set_tempo", tempo=int(500_000 / tempo_scale), time=0))
     song.tracks[0][:0] = head
+    song = truncate_midi(song, MAX_SECONDS)
     output = io.BytesIO()
     song.save(file=output)
     used = {str(c): programs[c] for c in sorted(used_channels) if c != PERCUSSION_CHANNEL}
     return output.getvalue(), {"tempo_scale": round(tempo_scale, 3), "programs": used,
                                "velocity_scale": round(velocity_scale, 3)}
+
+
+def truncate_midi(song, max_seconds: float):
+    """``song`` (a mido.MidiFile) cut after ``max_seconds``, as one track at a fixed tempo
+    (timing kept), ending with all notes off; unchanged when it is short enough."""
+    import mido
+
+    if song.length <= max_seconds:
+        return song
+    ticks_per_second = 960  # 480 ticks per beat at 120 beats per minute
+    out = mido.MidiFile(type=0, ticks_per_beat=480)
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500_000, time=0)])
+    elapsed, last_tick = 0.0, 0
+    for message in song:  # merged tracks, times in seconds
+        elapsed += message.time
+        if elapsed > max_seconds:
+            break
+        if message.is_meta:
+            continue
+        tick = int(round(elapsed * ticks_per_second))
+        track.append(message.copy(time=tick - last_tick))
+        last_tick = tick
+    track += [mido.Message("control_change", channel=c, control=123, value=0, time=0)
+              for c in range(16)]
+    out.tracks.append(track)
+    return out
 
 
 def _fluidsynth_options(rng: np.random.Generator) -> list[str]:
@@ -107,7 +134,7 @@ def render_score(path: Path, seed: int, soundfont: str) -> tuple[np.ndarray, int
         source.write_bytes(midi)
         subprocess.run(["fluidsynth", "-ni", "-q", "-T", "wav", "-r", "48000", "-F", str(output),
                         *_fluidsynth_options(rng), soundfont, str(source)],
-                       check=True, capture_output=True, timeout=900)
+                       check=True, capture_output=True, timeout=300)
         samples, rate = read_audio_bytes(output)
     return samples[: int(MAX_SECONDS * rate)], rate
 

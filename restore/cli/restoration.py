@@ -93,6 +93,7 @@ class Job:
 
     def finish(self, output: Path, inputs: list[Path], regions: list[dict], started: float,
                labels: Path | None) -> None:
+        from restore.io import check_output_path
         from restore.sidecar import write_sidecar
         from restore.tasks.gaps import write_labels
         from restore.tasks.provenance import label_rows
@@ -106,6 +107,7 @@ class Job:
                       timings={"total": round(time.perf_counter() - started, 3)},
                       generated_regions=regions)
         if labels is not None:
+            check_output_path(labels, inputs, self.parameters["overwrite"])
             write_labels(labels, label_rows(regions))
         if not self.quiet:
             click.echo(f"{inputs[0]} -> {output} ({len(regions)} generated "
@@ -147,7 +149,9 @@ def _variant_paths(output: Path, variants: int) -> list[Path]:
 
 
 def _gaps_for(item: InputItem, gap_values: tuple[str, ...], gaps_file: Path | None,
-              detect: bool, write_labels_to: Path | None, several: bool) -> list:
+              detect: bool, write_labels_to: Path | None, several: bool,
+              overwrite: bool) -> list:
+    from restore.io import check_output_path
     from restore.tasks.gaps import parse_gap, read_labels, write_labels
 
     gaps = []
@@ -166,8 +170,9 @@ def _gaps_for(item: InputItem, gap_values: tuple[str, ...], gaps_file: Path | No
     if detect:
         found = _detect(item.path)
         if write_labels_to is not None:
-            write_labels(labels_for(write_labels_to, item, several),
-                         [(start, end, "dropout") for start, end in found])
+            target = labels_for(write_labels_to, item, several)
+            check_output_path(target, [item.path], overwrite)
+            write_labels(target, [(start, end, "dropout") for start, end in found])
         gaps += found
     return gaps
 
@@ -202,7 +207,7 @@ def _detect(path: Path) -> list[tuple[float, float]]:
 @click.pass_context
 def inpaint(ctx: click.Context, inputs, gap_values, gaps_file, detect, write_labels,
             variants, recursive, **options) -> None:
-    """Fill gaps (dropouts) in INPUTS; every sample outside the gaps is kept bit for bit."""
+    """Fill gaps (dropouts) in INPUTS; samples outside gaps (+2 ms margins) are kept exactly."""
     if not (gap_values or gaps_file or detect):
         raise click.UsageError("give the gaps: --gap START:END, --gaps LABELS.txt or --detect")
     items = collect_inputs(inputs, recursive)
@@ -217,7 +222,8 @@ def inpaint(ctx: click.Context, inputs, gap_values, gaps_file, detect, write_lab
         if _skip(outputs, options["skip_existing"], job.quiet):
             return
         started = time.perf_counter()
-        gaps = _gaps_for(item, gap_values, gaps_file, detect, write_labels, several)
+        gaps = _gaps_for(item, gap_values, gaps_file, detect, write_labels, several,
+                         options["overwrite"])
         bar, advance = job.bar(item.path.name)
         with bar:
             regions = inpaint_file(item.path, outputs, gaps, method=job.method,

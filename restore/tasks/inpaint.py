@@ -82,7 +82,7 @@ def fill_diffusion(audio: np.ndarray, mask: np.ndarray, sample_rate: int, sampli
 
     frames = audio.shape[-1]
     known = torch.from_numpy(np.where(mask[:, None, :], 0.0, audio).astype(np.float32))
-    model_audio = dsp.resample(known, sample_rate, MODEL_RATE)
+    model_audio = dsp.resample(known.to(sampling.device), sample_rate, MODEL_RATE)
     model_mask = torch.ones(audio.shape[0], 1, model_audio.shape[-1])
     scale = MODEL_RATE / sample_rate
     for item, row in enumerate(mask):

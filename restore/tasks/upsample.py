@@ -77,7 +77,8 @@ class BandwidthProcess:
         plan = batch.plan
         gcd = math.gcd(self.in_rate, MODEL_RATE)
         up, down = MODEL_RATE // gcd, self.in_rate // gcd
-        model_audio = dsp.resample(batch.audio, self.in_rate, MODEL_RATE)
+        audio = batch.audio.to(self.sampling.device)  # resample where the model runs
+        model_audio = dsp.resample(audio, self.in_rate, MODEL_RATE)
         model_audio = model_audio[..., :plan.padded * up // down]
         head = self._head
 
@@ -85,14 +86,14 @@ class BandwidthProcess:
             moved = None if head is None else (head[0], head[1].to(components))
             return blend_windows(components, batch.starts, plan, up, down, moved)[0]
 
-        mask = torch.ones(model_audio.shape[0], 1, model_audio.shape[-1])
+        mask = torch.ones(model_audio.shape[0], 1, model_audio.shape[-1], device=audio.device)
         generated = sample_components(self.sampling, model_audio, mask, "bandwidth",
-                                      self.cutoff_hz, blend).cpu()
+                                      self.cutoff_hz, blend)
         last = to_components(generated[-1:])[0]
         core = slice(plan.context * up // down, (plan.context + plan.window) * up // down)
         self._head = (batch.starts[-1] * up // down, last[:, core].clone())
         high = dsp.resample(generated, MODEL_RATE, self.out_rate)
-        low = dsp.resample(batch.audio, self.in_rate, self.out_rate)
+        low = dsp.resample(audio, self.in_rate, self.out_rate)
         length = plan.to_output(plan.padded)
         return dsp.crossover(low[..., :length], high[..., :length], self.cutoff_hz, self.out_rate)
 

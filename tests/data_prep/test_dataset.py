@@ -74,3 +74,12 @@ def test_reads_corpus_on_disk(tmp_path, suffix):
 def test_missing_corpus_is_a_clear_error(tmp_path):
     with pytest.raises(RestoreError, match="no corpus manifest"):
         ClipDataset(tmp_path, "train", 100, 0)
+
+
+def test_ranks_draw_different_streams(monkeypatch):
+    dataset = ClipDataset.from_tensors(ramp_clips(), 100, 0)
+    monkeypatch.setenv("RANK", "0")
+    first = next(iter(dataset))
+    monkeypatch.setenv("RANK", "1")
+    assert dataset.stream_id() == 1
+    assert not torch.equal(first, next(iter(dataset)))

@@ -103,7 +103,16 @@ def test_report_on_tiny_corpus(tmp_path):
     assert "null" not in json.dumps(data["tasks"])  # no non-finite value was nulled
     speed = data["tasks"]["bandwidth"]["speed"]["model"]
     assert speed["x_realtime"] > 0 and speed["peak_rss_mb"] > 0
-    tables = _markdown_tables((out / "report.md").read_text())
+    assert len(data["per_case"]) == 4 + 2 + 3  # one case per task x its methods
+    bars = data["bars"]  # issue 7's bars that apply to these conditions
+    assert {(row["condition"], row["bar"]) for row in bars} == {
+        ("gap_10ms", "snr_gap >= ar -1 dB"), ("from_16000Hz", "lsd <= 0.8 x sinc"),
+        ("from_16000Hz", "lsd_hf <= 0.7 x sinc"), ("from_16000Hz", "lsd_lf <= 0.1")}
+    snr_bar = next(row for row in bars if row["condition"] == "gap_10ms")
+    assert snr_bar["threshold"] == pytest.approx(inpaint["values"]["ar"]["snr_gap"] - 1)
+    assert snr_bar["passed"] == (inpaint["values"]["model"]["snr_gap"] >= snr_bar["threshold"])
+    bars_table, *tables = _markdown_tables((out / "report.md").read_text())
+    assert len(bars_table) == 2 + len(bars)
     assert len(tables) == 6 + 7 + 4 + 3  # one per metric per task, plus a speed table per task
     for table in tables:
         assert len({len(row) for row in table}) == 1  # every row has the header's width

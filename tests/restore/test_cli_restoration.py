@@ -199,8 +199,27 @@ def test_inpaint_without_gaps_is_a_usage_error(work):
 def test_detect_finds_and_labels_dropouts(work):
     out, labels = work / "detected.wav", work / "found.txt"
     run("inpaint", str(work / "damaged.wav"), "-o", str(out), "--detect", "--write-labels",
-        str(labels), "--method", "classical", "--variants", "2")
+        str(labels), "--variants", "2", *model_args(work))
     rows = [line.split("\t") for line in labels.read_text().splitlines()]
     assert [(round(float(a), 2), round(float(b), 2)) for a, b, _ in rows] == [(0.8, 0.85),
                                                                               (1.3, 1.32)]
     assert (work / "detected_v1.wav").is_file() and (work / "detected_v2.wav").is_file()
+
+
+def test_32_bit_input_is_copied_exactly_and_subtype_can_change(work):
+    """32-bit integers carry more bits than float32 holds: they must pass through float64."""
+    audio = (music(1.5, 8000, 1).astype(np.float64) * 2**31).astype(np.int32)
+    audio += np.random.default_rng(2).integers(0, 255, audio.shape, dtype=np.int32)  # low bits
+    sf.write(work / "deep.wav", audio, 8000, subtype="PCM_32")
+    out, flac = work / "deep_out.wav", work / "deep_16.flac"
+    run("inpaint", str(work / "deep.wav"), "-o", str(out), "--gap", "0.7:0.72",
+        *model_args(work))
+    original, _ = sf.read(work / "deep.wav", dtype="int32")
+    restored, _ = sf.read(out, dtype="int32")
+    assert sf.info(str(out)).subtype == "PCM_32"
+    kept = np.ones(len(original), dtype=bool)
+    kept[int(0.698 * 8000):int(0.722 * 8000) + 1] = False
+    np.testing.assert_array_equal(restored[kept], original[kept])
+    run("inpaint", str(work / "deep.wav"), "-o", str(flac), "--gap", "0.7:0.72",
+        "--subtype", "PCM_16", *model_args(work))
+    assert sf.info(str(flac)).subtype == "PCM_16" and sf.info(str(flac)).format == "FLAC"
