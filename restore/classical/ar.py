@@ -12,6 +12,10 @@
   LPC models of each side (Etter 1996, "Restoration of a discrete-time signal segment by
   interpolation based on the left-sided and right-sided autoregressive parameters"), then
   crossfade the two predictions across the gap with raised-cosine weights that sum to one.
+* Thin context: a gap touching the file's edge, or with a side of under ``MIN_SIDE_CONTEXT``
+  known samples (a close neighbouring gap), is extrapolated from the other side alone; with
+  fewer than ``MIN_CONTEXT`` known samples in all it is bridged by a straight line (zeros when
+  nothing is known). Janssen's AR order never exceeds either side's context.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ JANSSEN_MAX_ORDER = 2000  # AR order cap for Janssen (order = min(3 * gap + 2, c
 JANSSEN_ITERATIONS = 3  # alternations of AR estimation and gap solving
 EXTRAPOLATION_ORDER = 1024  # AR order of each side's predictor for long gaps
 EXTRAPOLATION_CONTEXT_SECONDS = 0.25  # context used to fit each side's predictor
+MIN_CONTEXT = 3  # known samples around a gap below which it is bridged by a straight line
+MIN_SIDE_CONTEXT = 64  # known samples a side needs for Janssen or to be predicted from
 
 
 def ar_inpaint(
@@ -55,12 +61,44 @@ def ar_inpaint(
     for index, (start, end) in enumerate(runs):
         left_limit = 0
         right_limit = runs[index + 1][0] if index + 1 < len(runs) else out.shape[1]
+        sides = (start - left_limit, right_limit - end)  # known samples left and right
         for channel in out:
-            if end - start <= janssen_max:
+            if sum(sides) < MIN_CONTEXT:
+                _bridge_linearly(channel, start, end, left_limit, right_limit)
+            elif end - start <= janssen_max and min(sides) >= MIN_SIDE_CONTEXT:
                 _janssen_gap(channel, start, end, left_limit, right_limit, iterations)
-            else:
+            else:  # long gap, or one side (nearly) empty: the file's edge or a close gap
                 _extrapolate_gap(channel, start, end, left_limit, right_limit, context_samples)
     return out.astype(np.float32)
+
+
+def _bridge_linearly(
+    signal: np.ndarray, start: int, end: int, left_limit: int, right_limit: int
+) -> None:
+    """Fill ``signal[start:end]`` in place with a line between the neighbouring known samples.
+
+    The fallback when there is too little context to fit any AR model: one known side is held,
+    none gives zeros.
+    """
+    positions = [index for index in (start - 1, end) if left_limit <= index < right_limit]
+    if not positions:
+        signal[start:end] = 0.0
+        return
+    signal[start:end] = np.interp(np.arange(start, end), positions, signal[positions])
+
+
+def _context_bounds(
+    start: int, end: int, left_limit: int, right_limit: int, wanted: int
+) -> tuple[int, int]:
+    """``(first, last)`` frames of a segment around the gap ``[start, end)``.
+
+    Takes ``wanted`` known samples on each side where the limits allow; a side cut short by
+    the file's edge or a neighbouring gap is made up from the other side.
+    """
+    left_room, right_room = start - left_limit, right_limit - end
+    left_take = min(left_room, wanted + max(0, wanted - right_room))
+    right_take = min(right_room, wanted + max(0, wanted - left_room))
+    return start - left_take, end + right_take
 
 
 def _janssen_gap(
@@ -72,27 +110,36 @@ def _janssen_gap(
     the two sides), so the zeroed gap does not bias it; later iterations re-estimate on the
     whole segment with the current fill, as in Janssen et al.
     """
-    gap = end - start
-    order = min(3 * gap + 2, JANSSEN_MAX_ORDER)
-    first = max(left_limit, start - 2 * order)
-    last = min(right_limit, end + 2 * order)
+    order = min(3 * (end - start) + 2, JANSSEN_MAX_ORDER)
+    first, last = _context_bounds(start, end, left_limit, right_limit, 2 * order)
     segment = signal[first:last].copy()
     gap_start, gap_end = start - first, end - first
     segment[gap_start:gap_end] = 0.0
-    known = gap_start + (last - first - gap_end)
-    order = min(order, known // 3)
-    if order < 1:
-        signal[start:end] = 0.0
-        return
-    correlation = autocorrelation(segment[:gap_start], order) if gap_start > 0 else 0.0
-    if gap_end < segment.shape[0]:
-        correlation = correlation + autocorrelation(segment[gap_end:], order)
-    coefficients = lpc_from_autocorrelation(np.asarray(correlation), order)
+    order = max(1, min(order, _order_limit(gap_start, last - first - gap_end)))
+    # each side's biased autocorrelation is zero beyond that side's length, so a short side
+    # (file edge, neighbouring gap) adds only the lags it has; the sum stays positive
+    # semi-definite, hence a stable predictor
+    correlation = autocorrelation(segment[:gap_start], order)
+    correlation += autocorrelation(segment[gap_end:], order)
+    coefficients = lpc_from_autocorrelation(correlation, order)
     for iteration in range(max(iterations, 1)):
         if iteration:
             coefficients = lpc(segment, order)
         segment[gap_start:gap_end] = _solve_missing(segment, gap_start, gap_end, coefficients)
     signal[start:end] = segment[gap_start:gap_end]
+
+
+def _order_limit(left_context: int, right_context: int) -> int:
+    """Highest AR order the known samples on each side of a gap support.
+
+    At least three known samples per coefficient, and no more coefficients than a non-empty
+    side has samples: the prediction-error rows of ``_solve_missing`` then never reach past
+    that side's context into samples it does not have (which the Toeplitz normal equations
+    would treat as zeros, an ill-conditioned problem for tonal audio). An empty side (file
+    edge) does not limit the order.
+    """
+    sides = [length for length in (left_context, right_context) if length > 0]
+    return min([(left_context + right_context) // 3, *sides])
 
 
 def _solve_missing(
@@ -123,15 +170,25 @@ def _extrapolate_gap(
     right = signal[end : min(right_limit, end + context)]
     forward = _predict(left, gap)
     backward = _predict(right[::-1], gap)[::-1]
-    if left.shape[0] < 2:
+    if _too_short(left, right):
         signal[start:end] = backward
         return
-    if right.shape[0] < 2:
+    if _too_short(right, left):
         signal[start:end] = forward
         return
     position = (np.arange(gap) + 0.5) / gap
     fade_in = 0.5 - 0.5 * np.cos(np.pi * position)  # raised cosine: weights sum to one
     signal[start:end] = (1.0 - fade_in) * forward + fade_in * backward
+
+
+def _too_short(side: np.ndarray, other: np.ndarray) -> bool:
+    """Whether ``side`` is too short to predict from, next to the ``other`` side of the gap.
+
+    A side of under ``MIN_SIDE_CONTEXT`` samples gives a poor low-order predictor; it is left
+    out when the other side is longer (then the fill need not meet it exactly).
+    """
+    short = side.shape[0] < MIN_SIDE_CONTEXT and other.shape[0] > side.shape[0]
+    return side.shape[0] < 2 or short
 
 
 def _predict(history: np.ndarray, length: int) -> np.ndarray:

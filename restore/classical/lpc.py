@@ -15,11 +15,23 @@ WHITE_NOISE_CORRECTION = 1e-9
 
 
 def autocorrelation(segment: np.ndarray, max_lag: int) -> np.ndarray:
-    """Biased autocorrelation ``r[0..max_lag]`` of a Hann-windowed ``segment [n]`` (via FFT)."""
-    windowed = segment.astype(np.float64) * np.hanning(segment.shape[0])
-    size = int(2 ** np.ceil(np.log2(2 * segment.shape[0])))
+    """Biased autocorrelation ``r[0..max_lag]`` of a Hann-windowed ``segment [n]`` (via FFT).
+
+    Always ``max_lag + 1`` values: lags ``>= n`` are exactly zero (the biased estimate of a
+    zero-extended segment), so short segments can be pooled with long ones.
+    """
+    length = segment.shape[0]
+    correlation = np.zeros(max(max_lag, 0) + 1)
+    if length == 0:
+        return correlation
+    windowed = segment.astype(np.float64) * np.hanning(length)
+    # an FFT of >= 2n points keeps lags 0..n-1 free of circular wrap; beyond n-1 it would
+    # return negative lags, so only the first n (or max_lag + 1) are kept
+    size = int(2 ** np.ceil(np.log2(2 * length)))
     spectrum = np.fft.rfft(windowed, size)
-    return np.fft.irfft(spectrum * spectrum.conj(), size)[: max_lag + 1]
+    lags = min(length, correlation.shape[0])
+    correlation[:lags] = np.fft.irfft(spectrum * spectrum.conj(), size)[:lags]
+    return correlation
 
 
 def lpc(segment: np.ndarray, order: int) -> np.ndarray:
