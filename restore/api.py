@@ -43,6 +43,12 @@ def _sampling(method: str, model, steps, seed, device, callback) -> Sampling | N
     return Sampling.create(model, steps=steps, seed=seed, device=device, callback=callback)
 
 
+def _model_method(method: str) -> str:
+    """Upsampling and transitions have no classical-wins regime: ``"auto"`` is the model."""
+    check_method(method)
+    return "diffusion" if method == "auto" else method
+
+
 def take(audio: np.ndarray, start: int, length: int) -> np.ndarray:
     """``audio[:, start:start + length]`` with zeros outside the array."""
     out = np.zeros((audio.shape[0], length), dtype=np.float32)
@@ -54,7 +60,7 @@ def take(audio: np.ndarray, start: int, length: int) -> np.ndarray:
 
 def inpaint(audio: np.ndarray, sample_rate: int, gaps: Sequence[tuple[float, float]], *,
             model=None, steps: int | None = None, seed: int = 0, device: str = "auto",
-            method: str = "diffusion", variants: int = 1, batch_size: int = 4,
+            method: str = "auto", variants: int = 1, batch_size: int = 4,
             callback: Callback = None, return_regions: bool = False):
     """Fill ``gaps`` (seconds) of ``audio [channels, frames]``; every other sample is kept.
 
@@ -75,11 +81,12 @@ def inpaint(audio: np.ndarray, sample_rate: int, gaps: Sequence[tuple[float, flo
         filled = inpaint_task.fill_windows(
             lambda window: take(audio, window.start, window.length), windows, ranges,
             sample_rate, frames, method=method, sampling=sampling, batch_size=batch_size)
-        for _window, start, samples in filled:
+        for window, start, samples in filled:
             out[:, start:start + samples.shape[1]] = samples
             if variant == 0:
+                used = inpaint_task.window_method(window, sample_rate, method)
                 regions.append(frames_region(start, start + samples.shape[1], sample_rate,
-                                             "inpaint", method=method))
+                                             "inpaint", method=used))
         outputs.append(out)
     result = outputs[0] if len(outputs) == 1 else np.stack(outputs)
     return (result, regions) if return_regions else result
@@ -100,6 +107,7 @@ def upsample(audio: np.ndarray, sample_rate: int, rate: int = 48_000, *,
 
         cutoff_hz = estimate_cutoff_hz(audio, sample_rate)
     cutoff = upsample_task.known_cutoff_hz(sample_rate, rate, cutoff_hz)
+    method = _model_method(method)
     generate = method == "diffusion" and upsample_task.needs_generation(cutoff, rate)
     sampling = _sampling(method if generate else "classical", model, steps, seed, device,
                          callback)
@@ -128,6 +136,7 @@ def transition(a: np.ndarray, b: np.ndarray, sample_rate: int, length_seconds: f
         b = (b * transition_task.loudness_gain(a, b, sample_rate)).astype(np.float32)
     bridge_frames = transition_task.bridge_frames_for(length_seconds, sample_rate)
     context = transition_task.context_frames(sample_rate)
+    method = _model_method(method)
     sampling = _sampling(method, model, steps, seed, device, callback)
     bridge = transition_task.make_bridge(a[:, -context:], b[:, :context], sample_rate,
                                          bridge_frames, method=method, sampling=sampling)

@@ -33,9 +33,11 @@ from restore.errors import RestoreError
 def model_options(function: Callable) -> Callable:
     """--method, --model, --steps, --seed, --batch-size, --device."""
     options = [
-        click.option("--method", type=click.Choice(["diffusion", "classical"]),
-                     default="diffusion", show_default=True,
-                     help="diffusion model, or the classical method (no model needed)."),
+        click.option("--method", type=click.Choice(["auto", "diffusion", "classical"]),
+                     default="auto", show_default=True,
+                     help="diffusion model, the classical method (no model needed), or auto: "
+                          "for inpaint, AR interpolation for gaps under 0.3 s (where it "
+                          "measured better) and the model for longer ones; elsewhere the model."),
         click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
                      help="Model file (default: the model shipped with restore)."),
         click.option("--steps", type=click.IntRange(1, 1000), default=None,
@@ -66,7 +68,10 @@ class Job:
 
     @property
     def method(self) -> str:
-        return self.parameters["method"]
+        method = self.parameters["method"]
+        if method == "auto" and self.command != "restore inpaint":
+            return "diffusion"  # only inpainting has a regime where the classical method wins
+        return method
 
     def model(self):
         if self._model is None:

@@ -82,10 +82,13 @@ def inpaint_file(path: Path, outputs: Sequence[Path], gaps: Sequence[tuple[float
             lambda window: read_window(path, info, window.start, window.length), windows,
             ranges, info.sample_rate, info.frames, method=method, sampling=sampling,
             batch_size=batch_size, callback=callback)
-        patches = [(start, samples) for _window, start, samples in fills]
+        done = list(fills)
+        patches = [(start, samples) for _window, start, samples in done]
         if variant == 0:
-            regions = [frames_region(start, start + samples.shape[1], info.sample_rate,
-                                     "inpaint", method=method) for start, samples in patches]
+            regions = [frames_region(start, start + samples.shape[1], info.sample_rate, "inpaint",
+                                     method=inpaint_task.window_method(window, info.sample_rate,
+                                                                       method))
+                       for window, start, samples in done]
         with io.AudioWriter(output, info.sample_rate, info.channels, like=info,
                             frames=info.frames, **writer_options) as writer:
             for block in patched_blocks(path, info, patches):

@@ -17,7 +17,7 @@ from restore.config import TASK_ID
 from restore.diffusion.conditioning import known_data_projection
 from restore.tasks.stereo import from_components, silent_items, to_components
 
-METHODS = ("diffusion", "classical")
+METHODS = ("auto", "diffusion", "classical")
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:

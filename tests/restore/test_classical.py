@@ -12,7 +12,7 @@ from restore.classical import (
     sinc_upsample,
     zero_fill,
 )
-from restore.classical.lpc import burg, extrapolate, lpc
+from restore.classical.lpc import autocorrelation, burg, extrapolate, lpc
 
 RATE = 48000
 
@@ -82,6 +82,84 @@ def test_ar_inpaint_several_gaps_and_edges():
     restored = ar_inpaint(zero_fill(audio, mask), mask, RATE)
     assert np.all(np.isfinite(restored))
     assert metrics.snr(restored, audio, [(5000, 5200), (9000, 9300)]) > 30.0
+
+
+def harmonics(frames: int, rate: int = 16000) -> np.ndarray:
+    """Mono sum of 15 harmonics of 220 Hz plus faint noise ``[1, frames]`` float32."""
+    rng = np.random.default_rng(1)
+    t = np.arange(frames) / rate
+    tone = sum(0.3 / k * np.sin(2 * np.pi * 220 * k * t + rng.uniform(0, 6)) for k in range(1, 16))
+    return (tone + 1e-3 * rng.standard_normal(frames))[None].astype(np.float32)
+
+
+def assert_sane_fill(audio: np.ndarray, mask: np.ndarray, rate: int = 16000) -> np.ndarray:
+    restored = ar_inpaint(audio, mask, rate)
+    assert restored.shape == audio.shape and restored.dtype == np.float32
+    assert np.all(np.isfinite(restored))
+    np.testing.assert_array_equal(restored[:, ~mask], audio[:, ~mask])  # known samples kept
+    # a fill never grows far past the signal's own level (blow-ups, not just NaNs, are bugs)
+    assert np.max(np.abs(restored)) <= 2.0 * np.max(np.abs(audio)) + 1e-6
+    return restored
+
+
+def test_autocorrelation_has_max_lag_values_and_no_wrapped_lags():
+    segment = np.random.default_rng(0).standard_normal(200)
+    correlation = autocorrelation(segment, 1400)
+    assert correlation.shape == (1401,)
+    windowed = segment * np.hanning(200)
+    np.testing.assert_allclose(correlation[:200], np.correlate(windowed, windowed, "full")[199:],
+                               atol=1e-9)
+    np.testing.assert_array_equal(correlation[200:], 0.0)  # lags past the segment, not wrapped
+    assert autocorrelation(np.zeros(0), 5).shape == (6,)
+
+
+def test_ar_inpaint_janssen_gap_near_file_start_regression():
+    # 800-sample (Janssen) gap 200 samples from the start used to raise a broadcast ValueError
+    rng = np.random.default_rng(0)
+    mask = mask_for(16000, 200, 800)
+    assert_sane_fill(rng.standard_normal((1, 16000)).astype(np.float32), mask)
+    audio = harmonics(16000)
+    restored = assert_sane_fill(audio, mask)
+    assert metrics.snr(restored, audio, [(200, 1000)]) > 30.0
+
+
+@pytest.mark.parametrize("start, size", [(0, 800), (16000 - 800, 800), (0, 4000),
+                                         (16000 - 4000, 4000), (2, 800), (16000 - 803, 800)])
+def test_ar_inpaint_gaps_at_or_near_the_edges_extrapolate_well(start, size):
+    audio = harmonics(16000)
+    mask = mask_for(16000, start, size)
+    restored = assert_sane_fill(audio, mask)
+    assert metrics.snr(restored, audio, [(start, start + size)]) > 20.0
+
+
+@pytest.mark.parametrize("spans", [
+    [(0, 16000)],                      # nothing known: zeros
+    [(1, 15999)],                      # one known sample each side: a straight line
+    [(0, 8000), (8001, 16000)],        # a single known sample in the middle
+    [(0, 15999)],                      # one known sample at the end
+    [(5, 805), (806, 900)],            # Janssen gaps with 5 and 1 known samples between
+])
+def test_ar_inpaint_almost_no_context_never_crashes(spans):
+    audio = harmonics(16000)
+    mask = np.zeros(16000, dtype=bool)
+    for first, last in spans:
+        mask[first:last] = True
+    restored = assert_sane_fill(audio, mask)
+    if len(spans) == 1 and spans[0] == (0, 16000):
+        np.testing.assert_array_equal(restored, 0.0)
+    if spans == [(1, 15999)]:
+        np.testing.assert_allclose(restored[0, [1, 15998]], audio[0, 0] + np.array(
+            [1, 15997]) * (audio[0, -1] - audio[0, 0]) / 15999, rtol=1e-4, atol=1e-6)
+
+
+def test_ar_inpaint_close_gaps_stay_accurate():
+    audio = np.concatenate([harmonics(16000), 0.5 * harmonics(16000)[:, ::-1]])
+    spans = [(3000, 3100), (3101, 3300), (3302, 4000), (4003, 4400), (4500, 4560)]
+    mask = np.zeros(16000, dtype=bool)
+    for first, last in spans:
+        mask[first:last] = True
+    restored = assert_sane_fill(audio, mask)
+    assert metrics.snr(restored, audio, spans) > 20.0
 
 
 def test_sinc_upsample_keeps_band_and_length():

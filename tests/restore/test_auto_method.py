@@ -1,0 +1,42 @@
+"""method="auto" for inpainting: AR below AUTO_CLASSICAL_BELOW_SECONDS, the model above."""
+
+import numpy as np
+import pytest
+
+import restore
+from restore.checkpoint import random_model
+from restore.tasks.inpaint import AUTO_CLASSICAL_BELOW_SECONDS
+
+RATE = 16_000
+
+
+@pytest.fixture(scope="module")
+def model():
+    return random_model(seed=0)
+
+
+@pytest.fixture
+def audio():
+    t = np.arange(3 * RATE) / RATE
+    tone = 0.3 * np.sin(2 * np.pi * 440 * t) + 0.1 * np.sin(2 * np.pi * 1250 * t)
+    return tone.astype(np.float32)[None]
+
+
+def test_short_gap_is_filled_by_ar(audio, model):
+    gap = [(1.0, 1.0 + AUTO_CLASSICAL_BELOW_SECONDS / 3)]
+    auto, regions = restore.inpaint(audio, RATE, gap, model=model, steps=1, device="cpu",
+                                    return_regions=True)
+    classical = restore.inpaint(audio, RATE, gap, method="classical")
+    np.testing.assert_array_equal(auto, classical)
+    assert [region["method"] for region in regions] == ["classical"]
+
+
+def test_long_gap_is_filled_by_the_model(audio, model):
+    gap = [(1.0, 1.0 + AUTO_CLASSICAL_BELOW_SECONDS * 1.5)]
+    auto, regions = restore.inpaint(audio, RATE, gap, model=model, steps=1, device="cpu",
+                                    seed=3, return_regions=True)
+    diffusion = restore.inpaint(audio, RATE, gap, model=model, steps=1, device="cpu", seed=3,
+                                method="diffusion")
+    np.testing.assert_array_equal(auto, diffusion)
+    assert [region["method"] for region in regions] == ["diffusion"]
+    assert not np.array_equal(auto, restore.inpaint(audio, RATE, gap, method="classical"))
