@@ -45,7 +45,7 @@ def main(folder: Path = OUTPUT_FOLDER, method: str | None = None) -> int:
     """Run the demo into ``folder``; ``method`` None: diffusion when a default model ships."""
     from restore.cli import cli
 
-    method = method or ("diffusion" if has_default_model() else "classical")
+    method = method or ("auto" if has_default_model() else "classical")
     if not has_default_model():
         click.echo("restore demo: no trained model is installed (restore/models/"
                    "default.safetensors); using the classical methods, which fill the gaps "

@@ -115,11 +115,13 @@ def _runs(row: np.ndarray) -> list[tuple[int, int]]:
 
 
 def splice(original: np.ndarray, filled: np.ndarray, window: GapWindow, sample_rate: int,
-           frames: int) -> tuple[int, np.ndarray]:
+           frames: int, unknown: np.ndarray | None = None) -> tuple[int, np.ndarray]:
     """The output frames this window rewrites: ``(first_frame, samples [channels, n])``.
 
     Inside the gap the fill; over ``MARGIN_SECONDS`` on each side a raised-cosine crossfade from
     the original (``original``/``filled`` are the window's ``[channels, length]`` audio).
+    ``unknown [length]`` (True = inside any gap) keeps the crossfade from mixing damaged
+    samples of a neighbouring gap back in: wherever it is set the output is the fill.
     """
     margin = margin_frames(sample_rate)
     first = max(window.gap[0] - margin, window.start, 0)
@@ -132,6 +134,8 @@ def splice(original: np.ndarray, filled: np.ndarray, window: GapWindow, sample_r
     left = fade_in[margin - gap_first:]
     weight[:gap_first] = left
     weight[gap_last:] = fade_out[:weight.shape[0] - gap_last]
+    if unknown is not None:
+        weight[unknown[local]] = 1.0
     mixed = original[:, local] * (1.0 - weight) + filled[:, local] * weight
     return first, mixed.astype(np.float32)
 
@@ -167,8 +171,8 @@ def fill_windows(read: Callable[[GapWindow], np.ndarray], windows: Sequence[GapW
             if chosen:
                 extra = () if name == "classical" else (sampling,)
                 filled[chosen] = fill(audio[chosen], mask[chosen], sample_rate, *extra)
-        for window, original, result in zip(padded, audio, filled, strict=True):
-            start, samples = splice(original, result, window, sample_rate, frames)
+        for window, original, result, unknown in zip(padded, audio, filled, mask, strict=True):
+            start, samples = splice(original, result, window, sample_rate, frames, unknown)
             yield window, start, samples
         if callback is not None:
             callback({"windows_done": first + len(group), "windows": len(windows)})

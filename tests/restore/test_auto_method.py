@@ -40,3 +40,16 @@ def test_long_gap_is_filled_by_the_model(audio, model):
     np.testing.assert_array_equal(auto, diffusion)
     assert [region["method"] for region in regions] == ["diffusion"]
     assert not np.array_equal(auto, restore.inpaint(audio, RATE, gap, method="classical"))
+
+
+def test_close_gaps_never_leak_damaged_samples():
+    """Two gaps closer than the crossfade margin: no damaged sample may reach the output."""
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal((1, 16_000))).astype(np.float32)
+    audio[:, 1600:2400] = 100.0
+    audio[:, 2402:3200] = 100.0
+    gaps = [(1600 / RATE, 2400 / RATE), (2402 / RATE, 3200 / RATE)]
+    out = restore.inpaint(audio, RATE, gaps, method="classical")
+    assert np.abs(out).max() < 2.0
+    np.testing.assert_array_equal(out[:, :1500], audio[:, :1500])
+    np.testing.assert_array_equal(out[:, 3300:], audio[:, 3300:])
