@@ -21,7 +21,7 @@ KERNEL_WIDTH_TRANSITIONS = 8.0  # FIR length in units of rate / transition_hz
 
 
 def resample(audio: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:
-    """Band-limited (sinc) resampling of ``audio [..., time]`` from ``orig_rate`` to ``new_rate`` Hz.
+    """Band-limited (sinc) resampling of ``audio [..., time]`` from ``orig_rate`` to ``new_rate``.
 
     Output length is ``ceil(time * new_rate / orig_rate)``.
     """
@@ -125,7 +125,7 @@ def equal_power_fades(length: int, device: torch.device | None = None) -> tuple[
 def raised_cosine_fades(
     length: int, device: torch.device | None = None
 ) -> tuple[torch.Tensor, ...]:
-    """``(fade_out, fade_in)`` of ``length`` samples with ``fade_out + fade_in == 1`` (amplitude)."""
+    """``(fade_out, fade_in)`` of ``length`` samples with ``fade_out + fade_in == 1``."""
     position = (torch.arange(length, device=device, dtype=torch.float32) + 0.5) / max(length, 1)
     fade_in = 0.5 - 0.5 * torch.cos(math.pi * position)
     return 1.0 - fade_in, fade_in
