@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread per test: on a busy 2-core CPU, two OpenMP threads ran tiny convs
+    up to 70x slower than one. Subprocesses started by tests are not affected."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -21,15 +21,6 @@ from restore.diffusion import generate
 from restore.errors import ModelError
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on a busy shared CPU, two OpenMP threads run tiny convs 50x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _sample(model, seed: int = 0) -> torch.Tensor:
     degraded = torch.randn(1, 1, 500, generator=torch.Generator().manual_seed(1)) * 0.1
     mask = torch.ones_like(degraded)

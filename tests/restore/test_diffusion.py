@@ -15,15 +15,6 @@ from restore.diffusion.conditioning import known_data_projection, level_scale
 from restore.dsp import lowpass
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on a busy shared CPU, two OpenMP threads run tiny convs 50x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class ZeroNetwork(nn.Module):
     """F = 0: with EDM preconditioning this is the optimal denoiser for N(0, sigma_data^2)."""
 

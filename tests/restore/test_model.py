@@ -9,15 +9,6 @@ from restore.config import ModelConfig
 from restore.model import UNet1d
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on a busy shared CPU, two OpenMP threads run tiny convs 50x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _inputs(batch: int, length: int) -> dict[str, torch.Tensor]:
     generator = torch.Generator().manual_seed(length)
     return {

@@ -17,15 +17,6 @@ from restore.config import ModelConfig, RunConfig, TrainConfig
 from restore.training.logs import read_losses
 from restore.training.loop import TrainOptions, lr_factor, train
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on a busy shared CPU, two OpenMP threads run tiny convs 50x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 CLIP = 2048
 
 

@@ -6,23 +6,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
-import torch
 from click.testing import CliRunner
 
 from data_prep import shards
 from restore.checkpoint import load_model
 from restore.cli import cli
 from restore.config import ModelConfig, RunConfig, TrainConfig
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on a busy shared CPU, two OpenMP threads run tiny convs 50x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def synthetic_music(seconds: float, seed: int, rate: int = 48_000) -> np.ndarray:
