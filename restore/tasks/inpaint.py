@@ -33,6 +33,8 @@ MASK_PAD = 8  # model-rate samples added to each side of a gap's mask (resamplin
 # Chosen from the shipped model's evaluation (docs/model.md): AR is better in LSD and SNR up to
 # 100 ms, level at 200 ms, and the model is better from 400 ms on.
 AUTO_CLASSICAL_BELOW_SECONDS = 0.3
+BAND_MATCH_MIN_CONTEXT_SECONDS = 0.05  # shortest known run whose bandwidth is measured
+BAND_MATCH_FULL_BAND = 0.95  # a context band above this share of Nyquist counts as full band
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,43 @@ def fill_diffusion(audio: np.ndarray, mask: np.ndarray, sample_rate: int, sampli
             low = max(0, math.floor(first * scale) - MASK_PAD)
             model_mask[item, :, low:math.ceil(last * scale) + MASK_PAD] = 0.0
     filled = sample_components(sampling, model_audio, model_mask, task, MODEL_RATE / 2)
-    back = dsp.resample(filled.cpu(), MODEL_RATE, sample_rate)[..., :frames]
+    filled = match_context_band(filled.cpu(), model_audio.cpu(), model_mask)
+    back = dsp.resample(filled, MODEL_RATE, sample_rate)[..., :frames]
     return back.numpy().astype(np.float32)
+
+
+def match_context_band(filled: torch.Tensor, known: torch.Tensor,
+                       model_mask: torch.Tensor) -> torch.Tensor:
+    """Low-pass the generated samples of ``filled [batch, channels, time]`` (model rate) to the
+    bandwidth of the known audio around them; known samples are returned unchanged.
+
+    A fill should not be brighter than the material it sits in: a tape or a lossy decode with
+    nothing above 12 kHz gets no invented band above 12 kHz inside its gaps. The bandwidth is
+    estimated (``restore.analysis.estimate_cutoff_hz``) on each known run of at least
+    ``BAND_MATCH_MIN_CONTEXT_SECONDS`` separately, and the widest is kept, so a join between
+    runs cannot fake a full band. Items whose context is full band are left as they are.
+    """
+    cutoffs = torch.tensor([_context_cutoff_hz(item, row[0] > 0)
+                            for item, row in zip(known, model_mask, strict=True)])
+    narrow = cutoffs < BAND_MATCH_FULL_BAND * MODEL_RATE / 2
+    if not bool(narrow.any()):
+        return filled
+    low = dsp.lowpass(filled, torch.where(narrow, cutoffs, MODEL_RATE / 2.0), MODEL_RATE)
+    replace = (model_mask <= 0) & narrow.reshape(-1, 1, 1)
+    return torch.where(replace, low, filled)
+
+
+def _context_cutoff_hz(known: torch.Tensor, is_known: torch.Tensor) -> float:
+    """Widest bandwidth (Hz) over the long known runs of ``known [channels, time]``."""
+    from restore.analysis import estimate_cutoff_hz
+
+    shortest = int(BAND_MATCH_MIN_CONTEXT_SECONDS * MODEL_RATE)
+    runs = [(first, last) for first, last in _runs(is_known.numpy()) if last - first >= shortest]
+    if not runs:
+        return MODEL_RATE / 2.0
+    audio = known.numpy()
+    return max(float(estimate_cutoff_hz(audio[:, first:last], MODEL_RATE))
+               for first, last in runs)
 
 
 def fill_classical(audio: np.ndarray, mask: np.ndarray, sample_rate: int) -> np.ndarray:
