@@ -8,6 +8,10 @@ is conditioned on broken samples. The result replaces the gap plus ``MARGIN_SECO
 side, where a raised-cosine crossfade joins original and generated audio; every sample outside
 that is the input's, bit for bit.
 
+With ``method="auto"`` gaps shorter than ``AUTO_CLASSICAL_BELOW_SECONDS`` are filled by AR
+interpolation (it measured better there), longer ones by the model; a model fill is low-passed to
+the bandwidth of the known audio around it (:func:`match_context_band`).
+
 Gaps longer than ``MAX_GAP_SECONDS`` are refused with a clear error (they are not chained):
 the model was trained on gaps up to 1 s, and inventing several seconds of music is no repair.
 """
