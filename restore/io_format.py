@@ -66,6 +66,10 @@ CONTAINER_BY_EXTENSION = {".wav": "WAV", ".wave": "WAV", ".bwf": "WAV", ".rf64":
 WRITABLE_CONTAINERS = ("WAV", "WAVEX", "RF64", "W64", "FLAC", "AIFF")
 WAV_FAMILY = ("WAV", "WAVEX", "RF64")
 DEFAULT_SUBTYPE = "PCM_24"  # used when the input's subtype cannot be kept (lossy or float->FLAC)
+# Lossy encodings libsndfile can read (and claims for WAV) but this tool never writes.
+LOSSY_SUBTYPES = ("MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", "VORBIS", "OPUS",
+                  "GSM610", "G721_32", "G723_24", "G723_40", "IMA_ADPCM", "MS_ADPCM",
+                  "VOX_ADPCM", "NMS_ADPCM_16", "NMS_ADPCM_24", "NMS_ADPCM_32")
 BYTES_PER_SAMPLE = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4,
                     "FLOAT": 4, "DOUBLE": 8, "ULAW": 1, "ALAW": 1}
 
@@ -94,13 +98,21 @@ def choose_subtype(path: Path, container: str, subtype: str | None,
     """Output subtype: explicit ``subtype``, else the input's when the container allows it."""
     if subtype is not None:
         name = subtype.upper()
-        if not sf.check_format(container, name):
-            valid = ", ".join(sorted(sf.available_subtypes(container)))
+        if name in LOSSY_SUBTYPES or not sf.check_format(container, name):
+            valid = ", ".join(sorted(set(sf.available_subtypes(container)) - set(LOSSY_SUBTYPES)))
             raise RestoreError(path, f"subtype {subtype} is not valid for {container} "
                                      f"(valid: {valid})")
         return name
-    if like is not None and sf.check_format(container, like.subtype):
+    if (like is not None and like.subtype not in LOSSY_SUBTYPES
+            and sf.check_format(container, like.subtype)):
         return like.subtype
     if like is not None and like.subtype == "PCM_U8" and sf.check_format(container, "PCM_S8"):
         return "PCM_S8"
     return DEFAULT_SUBTYPE
+
+
+def default_file_mode() -> int:
+    """The mode a plain ``open()`` would give a new file: 0o666 less the process umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

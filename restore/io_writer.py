@@ -25,6 +25,7 @@ from restore.io_format import (
     AudioInfo,
     choose_container,
     choose_subtype,
+    default_file_mode,
     describe_error,
     sync_directory,
 )
@@ -169,6 +170,7 @@ class AudioWriter:
             raise RestoreError(self.path.parent, "output folder is not writable: "
                                                  f"{describe_error(error)}") from error
         os.close(descriptor)
+        os.chmod(name, default_file_mode())  # mkstemp makes 0600; outputs get the usual mode
         self._temps.append(Path(name))
         return Path(name)
 

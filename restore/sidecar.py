@@ -23,7 +23,7 @@ import soundfile as sf
 
 from restore import __version__, riff
 from restore.errors import RestoreError
-from restore.io_format import describe_error, sync_directory
+from restore.io_format import default_file_mode, describe_error, sync_directory
 
 SIDECAR_SUFFIX = ".restore.json"
 SIDECAR_FORMAT_VERSION = 1
@@ -128,6 +128,7 @@ def _write_atomically(target: Path, payload: bytes) -> None:
     try:
         descriptor, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".restore-part",
                                             dir=target.parent)
+        os.chmod(temp, default_file_mode())  # mkstemp makes 0600; give the usual mode
         with os.fdopen(descriptor, "wb") as file:
             file.write(payload)
             file.flush()
