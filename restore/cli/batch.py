@@ -7,6 +7,7 @@ file in one line and goes on with the next, then prints a summary and returns th
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -168,3 +169,38 @@ def _check_device(_ctx: click.Context, _param: click.Parameter, value: str) -> s
 def device_option(function: Callable) -> Callable:
     return click.option("--device", default="auto", show_default=True, callback=_check_device,
                         metavar="auto|cpu|cuda[:N]", help="Where the model runs.")(function)
+
+
+def parse_shard(value: str | None) -> tuple[int, int] | None:
+    """``"K/N"`` -> ``(K, N)``; ``"auto"`` -> ``(RANK, WORLD_SIZE)`` as set by ``torchrun`` (None
+    when the process was not started by it); None -> None (no sharding)."""
+    if value is None:
+        return None
+    if value == "auto":
+        if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+            return None
+        value = f"{os.environ['RANK']}/{os.environ['WORLD_SIZE']}"
+    match = re.fullmatch(r"(\d+)/(\d+)", value)
+    if not match or not 0 <= int(match[1]) < int(match[2]):
+        raise click.BadParameter(f"{value!r}: expected K/N with 0 <= K < N, or auto")
+    return int(match[1]), int(match[2])
+
+
+def select_shard(items: Sequence[InputItem], shard: tuple[int, int] | None) -> list[InputItem]:
+    """The items of shard ``(K, N)``: every N-th item starting at K (all items for None).
+
+    Items come in a stable order (:func:`collect_inputs`), so N processes given the same
+    arguments split the work with each file processed exactly once.
+    """
+    if shard is None:
+        return list(items)
+    index, count = shard
+    return list(items[index::count])
+
+
+def shard_option(function: Callable) -> Callable:
+    return click.option(
+        "--shard", default=None, metavar="K/N|auto",
+        callback=lambda _ctx, _param, value: parse_shard(value),
+        help="Process only every N-th input starting at K (0-based), so N processes or "
+             "machines share a batch; auto: K and N from torchrun's RANK and WORLD_SIZE.")(function)

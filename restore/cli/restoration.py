@@ -25,6 +25,8 @@ from restore.cli.batch import (
     progress,
     recursive_option,
     run_batch,
+    select_shard,
+    shard_option,
     subtype_option,
 )
 from restore.errors import RestoreError
@@ -208,15 +210,17 @@ def _detect(path: Path) -> list[tuple[float, float]]:
 @click.option("--variants", type=click.IntRange(1, 16), default=1, show_default=True,
               help="Write N alternative fills (seeds SEED..SEED+N-1) as <name>_v1 ... _vN.")
 @recursive_option
+@shard_option
 @model_options
 @click.pass_context
 def inpaint(ctx: click.Context, inputs, gap_values, gaps_file, detect, write_labels,
-            variants, recursive, **options) -> None:
+            variants, recursive, shard, **options) -> None:
     """Fill gaps (dropouts) in INPUTS; samples outside gaps (+2 ms margins) are kept exactly."""
     if not (gap_values or gaps_file or detect):
         raise click.UsageError("give the gaps: --gap START:END, --gaps LABELS.txt or --detect")
     items = collect_inputs(inputs, recursive)
-    several = len(items) > 1
+    several = len(items) > 1  # decided before sharding: every shard maps outputs alike
+    items = select_shard(items, shard)
     job = Job(ctx, "restore inpaint", {**_parameters(options), "variants": variants,
                                        "gaps": list(gap_values), "detect": detect})
 
@@ -256,12 +260,14 @@ def _parameters(options: dict) -> dict:
 @click.option("--cutoff", type=click.FloatRange(min=100.0), default=None, metavar="HZ",
               help="Effective bandwidth of the input (default: detected).")
 @recursive_option
+@shard_option
 @model_options
 @click.pass_context
-def upsample(ctx: click.Context, inputs, rate, cutoff, recursive, **options) -> None:
+def upsample(ctx: click.Context, inputs, rate, cutoff, recursive, shard, **options) -> None:
     """Extend the bandwidth of INPUTS to --rate; the band the input has is kept."""
     items = collect_inputs(inputs, recursive)
-    several = len(items) > 1
+    several = len(items) > 1  # decided before sharding: every shard maps outputs alike
+    items = select_shard(items, shard)
     job = Job(ctx, "restore upsample", {**_parameters(options), "rate": rate, "cutoff": cutoff})
 
     def process(item: InputItem) -> None:

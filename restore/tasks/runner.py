@@ -7,6 +7,7 @@ turns the result back into channels.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,10 @@ METHODS = ("auto", "diffusion", "classical")
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` -> CUDA when available, else CPU; anything else as given."""
     if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        # one process per GPU under torchrun: each takes its own
+        return torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}")
     return torch.device(device)
 
 
