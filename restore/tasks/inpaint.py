@@ -10,7 +10,8 @@ that is the input's, bit for bit.
 
 With ``method="auto"`` gaps shorter than ``AUTO_CLASSICAL_BELOW_SECONDS`` are filled by AR
 interpolation (it measured better there), longer ones by the model; a model fill is low-passed to
-the bandwidth of the known audio around it (:func:`match_context_band`).
+the bandwidth of the known audio around it (:func:`match_context_band`) and joined to the audio
+beside it through the AR continuation (:func:`blend_edges_with_ar`).
 
 Gaps longer than ``MAX_GAP_SECONDS`` are refused with a clear error (they are not chained):
 the model was trained on gaps up to 1 s, and inventing several seconds of music is no repair.
@@ -37,6 +38,7 @@ MASK_PAD = 8  # model-rate samples added to each side of a gap's mask (resamplin
 # Chosen from the shipped model's evaluation (docs/model.md): AR is better in LSD and SNR up to
 # 100 ms, level at 200 ms, and the model is better from 400 ms on.
 AUTO_CLASSICAL_BELOW_SECONDS = 0.3
+EDGE_BLEND_SECONDS = 0.05  # AR continuation crossfaded into a model fill at each gap edge
 BAND_MATCH_MIN_CONTEXT_SECONDS = 0.05  # shortest known run whose bandwidth is measured
 BAND_MATCH_FULL_BAND = 0.95  # a context band above this share of Nyquist counts as full band
 
@@ -102,7 +104,35 @@ def fill_diffusion(audio: np.ndarray, mask: np.ndarray, sample_rate: int, sampli
     filled = sample_components(sampling, model_audio, model_mask, task, MODEL_RATE / 2)
     filled = match_context_band(filled.cpu(), model_audio.cpu(), model_mask)
     back = dsp.resample(filled, MODEL_RATE, sample_rate)[..., :frames]
-    return back.numpy().astype(np.float32)
+    return blend_edges_with_ar(back.numpy().astype(np.float32), audio, mask, sample_rate)
+
+
+def blend_edges_with_ar(filled: np.ndarray, audio: np.ndarray, mask: np.ndarray,
+                        sample_rate: int) -> np.ndarray:
+    """Start and end each generated run with the AR continuation of the audio beside it.
+
+    ``filled``/``audio`` are ``[batch, channels, frames]``, ``mask [batch, frames]`` (True =
+    unknown). Over ``EDGE_BLEND_SECONDS`` (at most a quarter of the run) at each edge of a run,
+    a raised-cosine crossfade goes from the AR interpolation, which continues the known signal
+    smoothly, into the model's fill. The model alone leaves a step at gap edges (join flux 2.6x
+    the material's own in the evaluation); this brings it to the material's level (docs/model.md).
+    Outside the runs the result is ``audio`` itself.
+    """
+    continuation = fill_classical(audio, mask, sample_rate)
+    weight = np.ones(mask.shape, dtype=np.float32)  # 1 = model, 0 = AR
+    for item, row in enumerate(mask):
+        for first, last in _runs(row):
+            ramp_length = min(int(EDGE_BLEND_SECONDS * sample_rate), (last - first) // 4)
+            if ramp_length < 1:
+                continue
+            _fade_out, fade_in = (fade.numpy() for fade in dsp.raised_cosine_fades(ramp_length))
+            weight[item, first:first + ramp_length] = fade_in
+            weight[item, last - ramp_length:last] = fade_in[::-1]
+    weight = weight[:, None, :]
+    blended = filled * weight + continuation * (1.0 - weight)
+    # outside the gaps the input itself: the model's version of the few known samples it was
+    # asked to regenerate (MASK_PAD, resampling smear) would leave a step at the gap edge
+    return np.where(mask[:, None, :], blended, audio).astype(np.float32)
 
 
 def match_context_band(filled: torch.Tensor, known: torch.Tensor,
