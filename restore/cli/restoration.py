@@ -38,7 +38,7 @@ def model_options(function: Callable) -> Callable:
         click.option("--method", type=click.Choice(["auto", "diffusion", "classical"]),
                      default="auto", show_default=True,
                      help="diffusion model, the classical method (no model needed), or auto: "
-                          "for inpaint, AR interpolation for gaps under 0.3 s (where it "
+                          "for inpaint, AR interpolation for gaps under 75 ms (where it "
                           "measured better) and the model for longer ones; elsewhere the model."),
         click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
                      help="Model file (default: the model shipped with restore)."),

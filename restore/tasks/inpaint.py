@@ -35,9 +35,9 @@ MARGIN_SECONDS = 0.002  # crossfade between original and fill on each side of a 
 MAX_GAP_SECONDS = 2.0  # longer gaps are refused (not chained)
 MASK_PAD = 8  # model-rate samples added to each side of a gap's mask (resampling smear)
 # method="auto": gaps shorter than this are filled by AR interpolation, longer ones by the model.
-# Chosen from the shipped model's evaluation (docs/model.md): AR is better in LSD and SNR up to
-# 100 ms, level at 200 ms, and the model is better from 400 ms on.
-AUTO_CLASSICAL_BELOW_SECONDS = 0.3
+# Chosen from the shipped model's measurements (docs/model.md): with band matching and the AR edge
+# blend the model path beats AR in gap LSD from 100 ms on (0.75x), AR wins at 50 ms and below.
+AUTO_CLASSICAL_BELOW_SECONDS = 0.075
 EDGE_BLEND_SECONDS = 0.05  # AR continuation crossfaded into a model fill at each gap edge
 BAND_MATCH_MIN_CONTEXT_SECONDS = 0.05  # shortest known run whose bandwidth is measured
 BAND_MATCH_FULL_BAND = 0.95  # a context band above this share of Nyquist counts as full band
