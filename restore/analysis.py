@@ -265,13 +265,10 @@ class Analyzer:
         return drops
 
 
-def analyze_file(path, *, block_seconds: float = 10.0,
-                 callback: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """All measurements of one file, read block by block (bounded memory).
+def analyze_blocks(path, *, block_seconds: float = 10.0,
+                   callback: Callable[[int, int], None] | None = None):
+    """``(AudioInfo, Analyzer)`` of a whole file, read block by block (bounded memory).
 
-    Returns a JSON-ready dict: format fields, ``duration_seconds``, ``peak_dbfs``,
-    ``loudness_lufs``, ``cutoff_hz``, ``nyquist_hz``, ``clipped_share``, ``dropouts``
-    (``[{"start": s, "end": s}]``). -inf levels (digital silence) become None.
     ``callback(frames_done, frames_total)`` is called after each block.
     """
     from restore import io  # the file boundary; the array functions above need no files
@@ -283,6 +280,19 @@ def analyze_file(path, *, block_seconds: float = 10.0,
         analyzer.add(block)
         if callback is not None:
             callback(analyzer.frames, info.frames)
+    return info, analyzer
+
+
+def analyze_file(path, *, block_seconds: float = 10.0,
+                 callback: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """All measurements of one file, read block by block (bounded memory).
+
+    Returns a JSON-ready dict: format fields, ``duration_seconds``, ``peak_dbfs``,
+    ``loudness_lufs``, ``cutoff_hz``, ``nyquist_hz``, ``clipped_share``, ``dropouts``
+    (``[{"start": s, "end": s}]``). -inf levels (digital silence) become None.
+    ``callback(frames_done, frames_total)`` is called after each block.
+    """
+    info, analyzer = analyze_blocks(path, block_seconds=block_seconds, callback=callback)
 
     def finite(value: float) -> float | None:
         return round(float(value), 3) if np.isfinite(value) else None

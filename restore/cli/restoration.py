@@ -185,14 +185,9 @@ def _gaps_for(item: InputItem, gap_values: tuple[str, ...], gaps_file: Path | No
 
 
 def _detect(path: Path) -> list[tuple[float, float]]:
-    from restore import io
-    from restore.analysis import Analyzer
+    from restore.analysis import analyze_blocks
 
-    info = io.read_info(path)
-    analyzer = Analyzer(info.sample_rate, info.channels)
-    for block in io.iter_blocks(path, max(4096, 10 * info.sample_rate)):
-        analyzer.add(block)
-    return analyzer.dropouts()
+    return analyze_blocks(path)[1].dropouts()
 
 
 @cli.command()

@@ -98,13 +98,9 @@ def inpaint_file(path: Path, outputs: Sequence[Path], gaps: Sequence[tuple[float
 
 def detect_cutoff_hz(path: Path) -> float:
     """Effective bandwidth of a whole file, measured block by block."""
-    from restore.analysis import Analyzer
+    from restore.analysis import analyze_blocks
 
-    info = io.read_info(path)
-    analyzer = Analyzer(info.sample_rate, info.channels)
-    for block in io.iter_blocks(path, _block_frames(info.sample_rate)):
-        analyzer.add(block)
-    return analyzer.cutoff_hz()
+    return analyze_blocks(path, block_seconds=BLOCK_SECONDS)[1].cutoff_hz()
 
 
 def upsample_file(path: Path, output: Path, rate: int, *, cutoff_hz: float | None, method: str,
@@ -144,13 +140,9 @@ def _converted_blocks(path: Path, info: io.AudioInfo, rate: int, channels: int,
 
 
 def _loudness(path: Path) -> float:
-    from restore.analysis import Analyzer
+    from restore.analysis import analyze_blocks
 
-    info = io.read_info(path)
-    analyzer = Analyzer(info.sample_rate, info.channels)
-    for block in io.iter_blocks(path, _block_frames(info.sample_rate)):
-        analyzer.add(block)
-    return analyzer.loudness()
+    return analyze_blocks(path, block_seconds=BLOCK_SECONDS)[1].loudness()
 
 
 def _b_head(path: Path, info: io.AudioInfo, rate: int, channels: int, frames: int,
