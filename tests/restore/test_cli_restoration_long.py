@@ -1,10 +1,12 @@
 """A 2-hour recording goes through ``restore inpaint`` with memory bounded by the window batch.
 
-The file (2 h, 8 kHz mono, 16-bit: 115 MB; 230 MB as float32) is generated block by block in a
+The file (2 h, 16 kHz mono, 16-bit: 230 MB; 460 MB as float32) is generated block by block in a
 temp folder. The run uses the diffusion method with an untrained tiny model and 1 sampler step,
 so it finishes in seconds: only the windows around the 3 gaps are sampled and the rest is
-streamed through. Peak RSS of the command is compared with the same command on a 10 s file;
-holding the whole recording would add at least 115 MB.
+streamed through. Peak RSS of the command is compared with the same command (same three gap
+lengths) on a 1-minute file; holding the whole recording would add at least 230 MB. Peak RSS of
+the same command varies by about +-50 MiB from run to run (allocator arenas, thread pools), so
+the margin is 150 MiB.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import soundfile as sf
 from restore.checkpoint import random_model, save_model
 from restore.config import ModelConfig
 
-RATE = 8000
+RATE = 16000
 MEASURE = ("import resource, subprocess, sys; "
            "code = subprocess.run(sys.argv[1:]).returncode; "
            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)")
@@ -52,14 +54,15 @@ def test_two_hour_file_inpaints_with_bounded_memory(tmp_path):
     save_model(tmp_path / "tiny.safetensors", model.denoiser, model.config, step=0)
     short, long = tmp_path / "short.wav", tmp_path / "long.wav"
     write_long(long, 2 * 3600)
-    sf.write(short, np.zeros(10 * RATE, np.float32) + 0.1, RATE, subtype="PCM_16")
+    write_long(short, 60)
     common = ["--model", str(tmp_path / "tiny.safetensors"), "--steps", "1", "--device", "cpu"]
     baseline = peak_rss_mib(["inpaint", str(short), "-o", str(tmp_path / "short_out.wav"),
-                             "--gap", "2:2.5", *common])
+                             "--gap", "0:10-0:10.5", "--gap", "0:30-0:31", "--gap", "0:50-0:50.25",
+                             *common])
     out = tmp_path / "long_out.wav"
     peak = peak_rss_mib(["inpaint", str(long), "-o", str(out), "--gap", "0:10:00-0:10:00.5",
                          "--gap", "1:00:00-1:00:01", "--gap", "1:59:00-1:59:00.25", *common])
     assert sf.info(str(out)).frames == 2 * 3600 * RATE
     regions = json.loads(Path(f"{out}.restore.json").read_text())["generated_regions"]
     assert [round(item["start"]) for item in regions] == [600, 3600, 7140]
-    assert peak < baseline + 80, f"peak RSS {peak:.0f} MiB vs {baseline:.0f} MiB for 10 s"
+    assert peak < baseline + 150, f"peak RSS {peak:.0f} MiB vs {baseline:.0f} MiB for 1 min"
