@@ -74,11 +74,22 @@ def run(model_spec, corpus, out_dir, quick, steps, clips, seed, device, via) -> 
               help="Comma-separated input lengths in minutes.")
 @click.option("--tasks", default="upsample,inpaint,transition", show_default=True)
 @click.option("--quick", is_flag=True, help="CPU-sized run: inputs of 5 and 20 seconds.")
-def bench(model_spec, out_dir, device, steps, minutes, tasks, quick) -> None:
-    """x real time, peak RSS / GPU memory and FLOPs per audio second, per task, steps, length."""
-    from evaluation.bench import TASKS, markdown_table, run_bench
+@click.option("--precision", "precisions", default="auto", show_default=True,
+              help="Comma-separated network precisions: auto (bf16 on CUDA), fp32, bf16.")
+@click.option("--batch-size", "batch_sizes", default="",
+              help="Comma-separated windows per batch (default: the device's, 4 CPU / 32 CUDA).")
+@click.option("--compile", "compile_mode", type=click.Choice(["off", "on", "both"]),
+              default="off", show_default=True, help="torch.compile the network (CUDA only).")
+@click.option("--warmup/--no-warmup", default=None,
+              help="Untimed warm-up runs before each setting (default: on CUDA only).")
+def bench(model_spec, out_dir, device, steps, minutes, tasks, quick, precisions, batch_sizes,
+          compile_mode, warmup) -> None:
+    """x real time, peak RSS / GPU memory and FLOPs per audio second, per task, steps, length,
+    precision, batch size and compilation."""
+    from evaluation.bench import TASKS, markdown_table, run_bench, settings
     from evaluation.evaluate import load_model_for_evaluation, resolve_device
     from evaluation.report import write_text_atomic
+    from restore.diffusion.precision import PRECISIONS
 
     chosen = _parse_list(tasks, str)
     unknown = sorted(set(chosen) - set(TASKS))
@@ -86,18 +97,30 @@ def bench(model_spec, out_dir, device, steps, minutes, tasks, quick) -> None:
         raise click.BadParameter(f"unknown tasks {unknown}; choose from {list(TASKS)}")
     if model_spec == "none":
         raise click.BadParameter("the benchmark needs a model ('default', 'random' or a file)")
+    chosen_precisions = _parse_list(precisions, str)
+    if not chosen_precisions or set(chosen_precisions) - set(PRECISIONS):
+        raise click.BadParameter(f"precisions must be among {list(PRECISIONS)}, "
+                                 f"got {precisions!r}")
+    sizes = _parse_list(batch_sizes, int) or (None,)
+    if any(size is not None and size < 1 for size in sizes):
+        raise click.BadParameter(f"batch sizes must be >= 1, got {batch_sizes!r}")
+    compile_modes = {"off": (False,), "on": (True,), "both": (False, True)}[compile_mode]
     device = resolve_device(device)
     model = load_model_for_evaluation(model_spec, device)
     lengths = (5.0, 20.0) if quick else tuple(60.0 * m for m in _parse_list(minutes, float))
     counts = _parse_list(steps, int) or (int(model.default_steps),)
 
     def progress(row: dict) -> None:
-        line = (f"{row['task']:>10} steps {row['steps']:>3} {row['input_seconds']:>7g} s: "
-                f"{row['x_realtime']:.2f} x real time, RSS {row['peak_rss_mb']:.0f} MB")
+        line = (f"{row['task']:>10} steps {row['steps']:>3} {row['precision']} batch "
+                f"{row['batch_size']:>3}{' compiled' if row['compile'] else ''} "
+                f"{row['input_seconds']:>7g} s: {row['x_realtime']:.2f} x real time, "
+                f"RSS {row['peak_rss_mb']:.0f} MB, GPU {row['peak_gpu_mb']:.0f} MB")
         click.echo(line, err=True)
 
     result = run_bench(model, device=device, steps=counts, lengths_seconds=lengths,
-                       tasks=chosen, callback=progress)
+                       tasks=chosen, setting_list=settings(chosen_precisions, sizes,
+                                                           compile_modes),
+                       warmup=warmup, callback=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out_dir / "bench.json", json.dumps(json_safe(result), indent=1) + "\n")
     table = markdown_table(result)

@@ -8,17 +8,25 @@ synthetic programme material, so chunking, batching and I/O-free overheads are a
 * transition: clips A and B of half the length each, a 1 s bridge (``bridge_only``); its x real
   time counts the bridge's seconds.
 
+Each case can be run at several network precisions (``fp32`` / ``bf16``, ``auto`` = bf16 on
+CUDA), batch sizes (windows per batch; None = the device's default) and with or without
+``torch.compile``. On CUDA every such setting is warmed up first on two short inputs (CUDA
+context, cuDNN, compilation for a fixed and then a symbolic batch size); the warm-up's wall time
+is reported as ``warmup_seconds`` and not counted in x real time.
+
 FLOPs per second of audio come from ``torch.utils.flop_counter.FlopCounterMode`` around one
 ``generate`` call on 1 s of audio at each step count; the hardware peak is a measured dense
 matmul (bf16 on CUDA, float32 on CPU), so ``fraction_of_peak`` says how close to the hardware
-limit the achieved FLOP/s (FLOPs per audio second x real-time factor) come.
+limit the achieved FLOP/s (FLOPs per audio second x real-time factor, best setting) come.
 """
 
 from __future__ import annotations
 
+import itertools
 import platform
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -28,11 +36,43 @@ import restore
 from evaluation.measure import Measure
 from evaluation.synthetic import tiled
 from restore.config import MODEL_RATE, TASK_ID
+from restore.diffusion.precision import resolve_precision
+from restore.tasks.runner import resolve_batch_size
 
 TASKS = ("upsample", "inpaint", "transition")
 UPSAMPLE_INPUT_RATE = 16000
 DROPOUTS, DROPOUT_SECONDS = 20, 0.1
 BRIDGE_SECONDS = 1.0
+WARMUP_SECONDS = (2.0, 3.0)  # two short inputs: different batch shapes, so a compiled network
+# is compiled for a fixed and then for a symbolic batch size before the timed runs
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How the network runs in one bench case."""
+
+    precision: str = "auto"  # "auto", "fp32" or "bf16" (restore.diffusion.precision)
+    batch_size: int | None = None  # windows per batch; None = the device's default
+    compile: bool = False  # torch.compile the network (CUDA only)
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments of the public API."""
+        return {"precision": self.precision, "batch_size": self.batch_size,
+                "compile": self.compile}
+
+    def resolved(self, device: str) -> dict[str, Any]:
+        """What actually ran: ``precision`` fp32/bf16, the batch size, compiled or not."""
+        dtype = resolve_precision(self.precision, torch.device(device))
+        return {"precision": "bf16" if dtype is torch.bfloat16 else "fp32",
+                "batch_size": resolve_batch_size(self.batch_size, device),
+                "compile": self.compile and device.startswith("cuda")}
+
+
+def settings(precisions: Sequence[str] = ("auto",), batch_sizes: Sequence[int | None] = (None,),
+             compile_modes: Sequence[bool] = (False,)) -> list[Setting]:
+    """Every combination of the given precisions, batch sizes and compile modes."""
+    return [Setting(precision, batch, compiled) for precision, compiled, batch
+            in itertools.product(precisions, compile_modes, batch_sizes)]
 
 
 def dropouts(seconds: float) -> list[tuple[float, float]]:
@@ -42,9 +82,12 @@ def dropouts(seconds: float) -> list[tuple[float, float]]:
     return [(spacing * (i + 1), spacing * (i + 1) + DROPOUT_SECONDS) for i in range(count)]
 
 
-def _make_job(task: str, seconds: float, model, steps: int, device: str) -> tuple[Callable, float]:
+def _make_job(task: str, seconds: float, model, steps: int, device: str,
+              setting: Setting = Setting()) -> tuple[Callable, float]:
     """A zero-argument callable running ``task`` once, and the audio seconds it counts."""
-    options = {"model": model, "steps": steps, "seed": 0, "device": device}
+    options = {"model": model, "steps": steps, "seed": 0, "device": device, **setting.options()}
+    if task == "transition":
+        options.pop("batch_size")  # one bridge: nothing to batch
     if task == "upsample":
         audio = tiled(seconds, UPSAMPLE_INPUT_RATE)
         return (lambda: restore.upsample(audio, UPSAMPLE_INPUT_RATE, rate=MODEL_RATE,
@@ -61,9 +104,10 @@ def _make_job(task: str, seconds: float, model, steps: int, device: str) -> tupl
     raise ValueError(f"unknown task {task!r}; choose from {TASKS}")
 
 
-def time_task(task: str, seconds: float, model, steps: int, device: str) -> dict[str, float]:
-    """Run one (task, length, steps) case once inside a :class:`Measure`."""
-    job, audio_seconds = _make_job(task, seconds, model, steps, device)
+def time_task(task: str, seconds: float, model, steps: int, device: str,
+              setting: Setting = Setting()) -> dict[str, Any]:
+    """Run one (task, length, steps, setting) case once inside a :class:`Measure`."""
+    job, audio_seconds = _make_job(task, seconds, model, steps, device, setting)
     with Measure() as measured:
         job()
     return {
@@ -71,7 +115,18 @@ def time_task(task: str, seconds: float, model, steps: int, device: str) -> dict
         "audio_seconds": audio_seconds, "wall_seconds": measured.wall_seconds,
         "x_realtime": audio_seconds / max(measured.wall_seconds, 1e-9),
         "peak_rss_mb": measured.peak_rss_mb, "peak_gpu_mb": measured.peak_gpu_mb,
+        **setting.resolved(device),
     }
+
+
+def warm_up(task: str, model, steps: int, device: str, setting: Setting) -> float:
+    """Run ``task`` on the ``WARMUP_SECONDS`` inputs (untimed cases); their wall seconds."""
+    began = time.perf_counter()
+    for seconds in WARMUP_SECONDS:
+        _make_job(task, seconds, model, steps, device, setting)[0]()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return time.perf_counter() - began
 
 
 def flops_per_audio_second(model, steps: int, task: str, device: str) -> float:
@@ -121,16 +176,21 @@ def run_bench(
     steps: Sequence[int],
     lengths_seconds: Sequence[float],
     tasks: Sequence[str] = TASKS,
+    setting_list: Sequence[Setting] = (Setting(),),
+    warmup: bool | None = None,
     callback: Callable[[dict], None] | None = None,
 ) -> dict[str, Any]:
-    """Every (task, steps, length) once, plus FLOPs per audio second and the device's peak."""
+    """Every (task, steps, setting, length) once, plus FLOPs per audio second and the device's
+    peak. ``warmup`` (default: on CUDA) runs :func:`warm_up` before each setting's rows."""
+    warmup = device.startswith("cuda") if warmup is None else warmup
     rows = []
-    for task in tasks:
-        for count in steps:
-            for seconds in lengths_seconds:
-                rows.append(time_task(task, seconds, model, count, device))
-                if callback is not None:
-                    callback(rows[-1])
+    for task, count, setting in itertools.product(tasks, steps, setting_list):
+        warmup_seconds = warm_up(task, model, count, device, setting) if warmup else 0.0
+        for seconds in lengths_seconds:
+            rows.append({**time_task(task, seconds, model, count, device, setting),
+                         "warmup_seconds": warmup_seconds})
+            if callback is not None:
+                callback(rows[-1])
     peak = measured_peak_flops(device)
     flops = []
     for task in tasks:
@@ -152,12 +212,14 @@ def markdown_table(bench: dict[str, Any]) -> str:
     meta = bench["meta"]
     lines = ["# restore benchmark", ""] + [f"- {key}: `{value}`" for key, value in meta.items()]
     lines += ["", "| task | steps | input s | audio s | wall s | x real time | peak RSS MB | "
-              "peak GPU MB |", "|---|---|---|---|---|---|---|---|"]
+              "peak GPU MB | precision | batch | compiled | warm-up s |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in bench["rows"]:
         lines.append(f"| {row['task']} | {row['steps']} | {row['input_seconds']:g} | "
                      f"{row['audio_seconds']:g} | {row['wall_seconds']:.2f} | "
                      f"{row['x_realtime']:.2f} | {row['peak_rss_mb']:.0f} | "
-                     f"{row['peak_gpu_mb']:.0f} |")
+                     f"{row['peak_gpu_mb']:.0f} | {row['precision']} | {row['batch_size']} | "
+                     f"{'yes' if row['compile'] else 'no'} | {row['warmup_seconds']:.1f} |")
     lines += ["", "| task | steps | GFLOP per audio s | achieved GFLOP/s | fraction of peak |",
               "|---|---|---|---|---|"]
     for row in bench["flops"]:

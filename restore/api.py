@@ -5,6 +5,12 @@ seconds. ``model`` is a ``LoadedModel``, a model file path, or None for the defa
 ``method="classical"`` needs no model. ``return_regions=True`` also returns the regions whose
 samples were generated (``[{"start", "end", "task", ...}]``, seconds). The command line is a thin
 layer over the same task functions, streaming files instead of holding arrays.
+
+Speed: ``batch_size`` windows (gaps for inpainting) are sampled together; None takes the device's
+default (4 on a CPU, 32 on CUDA). ``precision`` is the network's arithmetic: ``"auto"`` (bf16 on
+CUDA, fp32 on a CPU), ``"fp32"`` or ``"bf16"``; the sampler's own arithmetic stays fp32.
+``compile=True`` runs the network through ``torch.compile`` on CUDA (the first call of a model
+compiles for a while; ignored on a CPU).
 """
 
 from __future__ import annotations
@@ -13,13 +19,14 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from restore.diffusion.precision import check_precision
 from restore.errors import RestoreError
 from restore.tasks import inpaint as inpaint_task
 from restore.tasks import transition as transition_task
 from restore.tasks import upsample as upsample_task
 from restore.tasks.gaps import merge_gaps, to_frames
 from restore.tasks.provenance import frames_region, region
-from restore.tasks.runner import Sampling, check_method
+from restore.tasks.runner import Sampling, check_method, resolve_batch_size
 
 Callback = Callable[[dict], None] | None
 
@@ -36,11 +43,18 @@ def _checked(audio: np.ndarray, name: str = "audio") -> np.ndarray:
     return audio
 
 
-def _sampling(method: str, model, steps, seed, device, callback) -> Sampling | None:
+def _sampling(method: str, model, steps, seed, device, callback, precision: str = "auto",
+              compile: bool = False) -> Sampling | None:
     check_method(method)
+    check_precision(precision)
     if method == "classical":
         return None
-    return Sampling.create(model, steps=steps, seed=seed, device=device, callback=callback)
+    return Sampling.create(model, steps=steps, seed=seed, device=device, callback=callback,
+                           precision=precision, compile=compile)
+
+
+def _batch_size(batch_size: int | None, sampling: Sampling | None) -> int:
+    return resolve_batch_size(batch_size, None if sampling is None else sampling.device)
 
 
 def _model_method(method: str) -> str:
@@ -60,8 +74,9 @@ def take(audio: np.ndarray, start: int, length: int) -> np.ndarray:
 
 def inpaint(audio: np.ndarray, sample_rate: int, gaps: Sequence[tuple[float, float]], *,
             model=None, steps: int | None = None, seed: int = 0, device: str = "auto",
-            method: str = "auto", variants: int = 1, batch_size: int = 4,
-            callback: Callback = None, return_regions: bool = False):
+            method: str = "auto", variants: int = 1, batch_size: int | None = None,
+            precision: str = "auto", compile: bool = False, callback: Callback = None,
+            return_regions: bool = False):
     """Fill ``gaps`` (seconds) of ``audio [channels, frames]``; every other sample is kept.
 
     Returns the same shape (``[variants, channels, frames]`` when ``variants > 1``; variant
@@ -71,12 +86,12 @@ def inpaint(audio: np.ndarray, sample_rate: int, gaps: Sequence[tuple[float, flo
     frames = audio.shape[1]
     ranges = to_frames(merge_gaps(gaps, frames / sample_rate), sample_rate, frames)
     windows = inpaint_task.plan_windows(ranges, sample_rate, frames)
-    sampling = _sampling(method, model, steps, seed, device, callback)
+    sampling = _sampling(method, model, steps, seed, device, callback, precision, compile)
+    batch_size = _batch_size(batch_size, sampling)
     outputs, regions = [], []
     for variant in range(max(1, int(variants))):
         if sampling is not None:
-            sampling = Sampling.create(sampling.model, steps=sampling.steps, seed=seed + variant,
-                                       device=sampling.device, callback=callback)
+            sampling = sampling.reseeded(seed + variant)
         out = audio.copy()
         filled = inpaint_task.fill_windows(
             lambda window: take(audio, window.start, window.length), windows, ranges,
@@ -94,8 +109,9 @@ def inpaint(audio: np.ndarray, sample_rate: int, gaps: Sequence[tuple[float, flo
 
 def upsample(audio: np.ndarray, sample_rate: int, rate: int = 48_000, *,
              cutoff_hz: float | None = None, model=None, steps: int | None = None, seed: int = 0,
-             device: str = "auto", method: str = "diffusion", batch_size: int = 4,
-             callback: Callback = None, return_regions: bool = False):
+             device: str = "auto", method: str = "diffusion", batch_size: int | None = None,
+             precision: str = "auto", compile: bool = False, callback: Callback = None,
+             return_regions: bool = False):
     """Bandwidth-extend ``audio [channels, frames]`` to ``[channels, ceil(frames*rate/sr)]``.
 
     ``cutoff_hz``: the input's effective bandwidth; None estimates it
@@ -110,10 +126,10 @@ def upsample(audio: np.ndarray, sample_rate: int, rate: int = 48_000, *,
     method = _model_method(method)
     generate = method == "diffusion" and upsample_task.needs_generation(cutoff, rate)
     sampling = _sampling(method if generate else "classical", model, steps, seed, device,
-                         callback)
+                         callback, precision, compile)
     blocks = upsample_task.upsample_stream([audio], audio.shape[1], audio.shape[0], sample_rate,
                                            rate, cutoff, method=method, sampling=sampling,
-                                           batch_size=batch_size)
+                                           batch_size=_batch_size(batch_size, sampling))
     result = np.concatenate(list(blocks), axis=1)
     regions = [region(0.0, result.shape[1] / rate, "bandwidth",
                       band_hz=[round(cutoff, 1), min(rate, 48_000) / 2])] if generate else []
@@ -123,8 +139,8 @@ def upsample(audio: np.ndarray, sample_rate: int, rate: int = 48_000, *,
 def transition(a: np.ndarray, b: np.ndarray, sample_rate: int, length_seconds: float, *,
                bridge_only: bool = False, match_loudness: bool = False, model=None,
                steps: int | None = None, seed: int = 0, device: str = "auto",
-               method: str = "diffusion", callback: Callback = None,
-               return_regions: bool = False):
+               method: str = "diffusion", precision: str = "auto", compile: bool = False,
+               callback: Callback = None, return_regions: bool = False):
     """``a + bridge + b`` (or the bridge alone), all ``[channels, n]`` at ``sample_rate``.
 
     ``b`` is converted to ``a``'s channel count; ``match_loudness`` scales ``b`` to ``a``'s
@@ -137,7 +153,7 @@ def transition(a: np.ndarray, b: np.ndarray, sample_rate: int, length_seconds: f
     bridge_frames = transition_task.bridge_frames_for(length_seconds, sample_rate)
     context = transition_task.context_frames(sample_rate)
     method = _model_method(method)
-    sampling = _sampling(method, model, steps, seed, device, callback)
+    sampling = _sampling(method, model, steps, seed, device, callback, precision, compile)
     bridge = transition_task.make_bridge(a[:, -context:], b[:, :context], sample_rate,
                                          bridge_frames, method=method, sampling=sampling)
     start = 0 if bridge_only else a.shape[1]

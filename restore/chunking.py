@@ -259,6 +259,19 @@ def overlap_add_stream(
             yield block
 
 
+def _blend_weights(length: int, context: int, core: int, overlap: int,
+                   device: torch.device) -> torch.Tensor:
+    """:func:`core_weights` (float64) between ``CONTEXT_WEIGHT`` context samples, built on
+    ``device``: this runs at every sampler step, where a host-to-device copy is a CUDA sync."""
+    weights = torch.full((length,), CONTEXT_WEIGHT, dtype=torch.float64, device=device)
+    weights[context:context + core] = 1.0
+    if overlap > 0:
+        ramp = (torch.arange(overlap, dtype=torch.float64, device=device) + 0.5) / overlap
+        weights[context:context + overlap] = ramp
+        weights[context + core - overlap:context + core] = ramp.flip(0)
+    return weights
+
+
 def blend_windows(
     estimate: torch.Tensor,
     starts: list[int],
@@ -280,11 +293,8 @@ def blend_windows(
     origin = (starts[0] - plan.context) * up // down
     offsets = [(start - plan.context) * up // down - origin for start in starts]
     span_length = offsets[-1] + length
-    core = torch.from_numpy(core_weights(plan.window * up // down, plan.overlap * up // down))
-    context = plan.context * up // down
-    weights = torch.full((length,), CONTEXT_WEIGHT, dtype=torch.float64)
-    weights[context:context + core.shape[0]] = core
-    weights = weights.to(estimate.device, estimate.dtype)
+    weights = _blend_weights(length, plan.context * up // down, plan.window * up // down,
+                             plan.overlap * up // down, estimate.device).to(estimate.dtype)
     total = estimate.new_zeros(components, span_length)
     weight_sum = estimate.new_zeros(span_length)
     for item, offset in enumerate(offsets):

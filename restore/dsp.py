@@ -63,8 +63,9 @@ def lowpass_kernel(
         torch.full_like(x, math.pi / 4.0),
         torch.cos(math.pi * x) / (1.0 - (2.0 * x) ** 2),
     )
-    window = torch.kaiser_window(2 * half + 1, periodic=False, beta=10.0, dtype=torch.float64)
-    kernel = ideal * taper * window.to(cutoff.device)
+    window = torch.kaiser_window(2 * half + 1, periodic=False, beta=10.0, dtype=torch.float64,
+                                 device=cutoff.device)  # made there: no copy, no CUDA sync
+    kernel = ideal * taper * window
     kernel = kernel / kernel.sum(dim=-1, keepdim=True)  # unit gain at DC
     return kernel.float()
 

@@ -33,7 +33,7 @@ from restore.errors import RestoreError
 
 
 def model_options(function: Callable) -> Callable:
-    """--method, --model, --steps, --seed, --batch-size, --device."""
+    """--method, --model, --steps, --seed, --batch-size, --precision, --compile, --device."""
     options = [
         click.option("--method", type=click.Choice(["auto", "diffusion", "classical"]),
                      default="auto", show_default=True,
@@ -46,8 +46,16 @@ def model_options(function: Callable) -> Callable:
                      help="Sampler steps (default: the model's)."),
         click.option("--seed", type=int, default=0, show_default=True,
                      help="Random seed: the same seed gives the same output."),
-        click.option("--batch-size", type=click.IntRange(1, 4096), default=4, show_default=True,
-                     help="Windows sampled together (more is faster on a GPU, needs memory)."),
+        click.option("--batch-size", type=click.IntRange(1, 4096), default=None,
+                     help="Windows sampled together (more is faster on a GPU, needs memory; "
+                          "default: 4 on a CPU, 32 on CUDA)."),
+        click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto",
+                     show_default=True,
+                     help="Arithmetic of the network (the sampler stays fp32): auto is bf16 on "
+                          "CUDA, fp32 on a CPU."),
+        click.option("--compile", "compile_network", is_flag=True,
+                     help="torch.compile the network on CUDA: faster on long inputs, the first "
+                          "batch waits for compilation (ignored on a CPU)."),
         click.option("--skip-existing", is_flag=True,
                      help="Skip inputs whose output already exists (resume a batch)."),
         click.option("--mark-labels", type=click.Path(path_type=Path), default=None,
@@ -92,7 +100,17 @@ class Job:
         model = self.model()
         return Sampling.create(model, steps=self.parameters["steps"],
                                seed=self.parameters["seed"] + variant,
-                               device=next(model.denoiser.parameters()).device, callback=callback)
+                               device=next(model.denoiser.parameters()).device, callback=callback,
+                               precision=self.parameters["precision"],
+                               compile=self.parameters["compile"])
+
+    @property
+    def batch_size(self) -> int:
+        """``--batch-size``, or the default of the device the model runs on."""
+        from restore.tasks.runner import resolve_batch_size
+
+        device = None if self.method == "classical" else self.parameters["device"]
+        return resolve_batch_size(self.parameters["batch_size"], device)
 
     def writer_options(self) -> dict:
         return {"subtype": self.parameters["subtype"], "overwrite": self.parameters["overwrite"],
@@ -232,7 +250,7 @@ def inpaint(ctx: click.Context, inputs, gap_values, gaps_file, detect, write_lab
         with bar:
             regions = inpaint_file(item.path, outputs, gaps, method=job.method,
                                    sampling_for=lambda variant: job.sampling(variant),
-                                   batch_size=options["batch_size"],
+                                   batch_size=job.batch_size,
                                    writer_options=job.writer_options(), callback=advance)
         labels = labels_for(options["mark_labels"], item, several)
         for index, output in enumerate(outputs):  # every variant fills the same regions
@@ -242,8 +260,10 @@ def inpaint(ctx: click.Context, inputs, gap_values, gaps_file, detect, write_lab
 
 
 def _parameters(options: dict) -> dict:
-    keys = ("method", "steps", "seed", "batch_size", "device", "subtype", "overwrite")
+    keys = ("method", "steps", "seed", "batch_size", "precision", "device", "subtype",
+            "overwrite")
     parameters = {key: options[key] for key in keys}
+    parameters["compile"] = options["compile_network"]
     parameters["model"] = None if options["model_path"] is None else str(options["model_path"])
     return parameters
 
@@ -276,7 +296,7 @@ def upsample(ctx: click.Context, inputs, rate, cutoff, recursive, shard, **optio
         with bar:
             regions = upsample_file(item.path, output, rate, cutoff_hz=cutoff,
                                     method=job.method, sampling=job.sampling(),
-                                    batch_size=options["batch_size"],
+                                    batch_size=job.batch_size,
                                     writer_options=job.writer_options(), callback=advance)
         job.finish(output, [item.path], regions, started,
                    labels_for(options["mark_labels"], item, several))

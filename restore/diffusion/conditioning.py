@@ -40,13 +40,14 @@ def known_data_projection(
     below ``cutoff_hz`` comes from ``degraded`` through the linear-phase crossover of
     :func:`restore.dsp.crossover`, the band above from the estimate. All ``[batch, 1, time]``.
     """
-    band_items = (task_id == TASK_ID["bandwidth"]).nonzero().flatten().tolist()
+    # made once, not per call: a tensor built from a list is a host-to-device copy (a CUDA sync)
+    index = (task_id == TASK_ID["bandwidth"]).nonzero().flatten().to(degraded.device)
+    has_band_items = index.numel() > 0
     cutoff_hz = torch.as_tensor(cutoff_hz, dtype=torch.float32, device=degraded.device)
 
     def project(estimate: torch.Tensor) -> torch.Tensor:
         projected = estimate * (1 - mask) + degraded * mask
-        if band_items:
-            index = torch.tensor(band_items, device=estimate.device)
+        if has_band_items:
             banded = crossover(degraded[index], estimate[index], cutoff_hz[index], rate)
             projected = projected.index_copy(0, index, banded.to(projected.dtype))
         return projected

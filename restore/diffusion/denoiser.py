@@ -36,8 +36,10 @@ class Denoiser(nn.Module):
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor, **conditioning: torch.Tensor):
         """``x [batch, 1, time]``, ``sigma`` scalar or ``[batch]`` -> D(x; sigma), like ``x``."""
-        sigma = torch.as_tensor(sigma, dtype=torch.float32, device=x.device)
-        sigma = sigma.reshape(-1).expand(x.shape[0])
+        if isinstance(sigma, torch.Tensor):
+            sigma = sigma.to(x.device, torch.float32).reshape(-1).expand(x.shape[0])
+        else:  # a number: filled on the device (no host-to-device copy, so no CUDA sync)
+            sigma = x.new_full((x.shape[0],), float(sigma), dtype=torch.float32)
         c_skip, c_out, c_in, c_noise = (c[:, None, None] for c in self.scalings(sigma))
         raw = self.network(x * c_in, c_noise.reshape(-1), **conditioning).float()
         return c_skip * x + c_out * raw  # EDM eq. 7

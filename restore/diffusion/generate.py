@@ -9,6 +9,7 @@ import torch
 
 from restore.config import MODEL_RATE
 from restore.diffusion.conditioning import known_data_projection, level_scale
+from restore.diffusion.precision import inference_denoiser
 from restore.diffusion.sampling import SAMPLERS, get_sigmas_karras
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ def generate(
     churn: float = 0.0,
     consistency: Callable[[torch.Tensor], torch.Tensor] | None = None,
     callback: Callable[[dict], None] | None = None,
+    precision: str = "fp32",
+    compile: bool = False,
 ) -> torch.Tensor:
     """Sample the restored signal ``[batch, 1, time]`` (float32, on ``degraded``'s device;
     the work runs on the model's device).
@@ -54,7 +57,9 @@ def generate(
     The audio is scaled so the known part has the training RMS, sampled, and scaled back.
     ``consistency(estimate [batch, 1, time]) -> same`` replaces the default known-data
     projection; it sees audio at the caller's level. ``churn > 0`` needs ``sampler="heun"``
-    (or ``"euler"``).
+    (or ``"euler"``). ``precision`` (``"fp32"``, ``"bf16"``, ``"auto"`` = bf16 on CUDA) and
+    ``compile`` (``torch.compile`` on CUDA) concern the network's forward pass only; see
+    :func:`restore.diffusion.precision.inference_denoiser`.
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose from {sorted(SAMPLERS)}")
@@ -71,11 +76,14 @@ def generate(
         def project(estimate: torch.Tensor) -> torch.Tensor:
             return consistency(estimate * scale) / scale
 
-    sigmas = get_sigmas_karras(steps, config.sigma_min, config.sigma_max, config.rho, device)
-    x = _noise(degraded.shape, generator, device) * sigmas[0]
+    # on the CPU: the samplers read each sigma as a Python float, which from a CUDA tensor
+    # would be a sync point per step (the GPU queue would drain before every network call)
+    sigmas = get_sigmas_karras(steps, config.sigma_min, config.sigma_max, config.rho)
+    x = _noise(degraded.shape, generator, device) * float(sigmas[0])
     extra_args = {"degraded": scaled, "mask": mask, "task_id": task_id, "cutoff_hz": cutoff_hz}
+    denoiser = inference_denoiser(model.denoiser, precision, compile)
     result = SAMPLERS[sampler](
-        model.denoiser, x, sigmas, extra_args=extra_args, callback=callback, churn=churn,
+        denoiser, x, sigmas, extra_args=extra_args, callback=callback, churn=churn,
         generator=generator, consistency=project,
     )
     # the last projection again at the caller's level: known samples come back bit-exact

@@ -16,9 +16,14 @@ import torch
 
 from restore.config import TASK_ID
 from restore.diffusion.conditioning import known_data_projection
+from restore.diffusion.precision import check_precision
 from restore.tasks.stereo import from_components, silent_items, to_components
 
 METHODS = ("auto", "diffusion", "classical")
+# windows (or gaps) sampled together when the caller gives no batch size: a few on a CPU, where
+# a larger batch is no faster; many on a GPU, which a handful of windows leaves mostly idle
+CPU_BATCH_SIZE = 4
+CUDA_BATCH_SIZE = 32
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -46,21 +51,49 @@ def check_method(method: str) -> None:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
 
+def default_batch_size(device: str | torch.device | None) -> int:
+    """Windows per batch for ``device`` (None: no model, e.g. the classical method)."""
+    if device is not None and resolve_device(device).type == "cuda":
+        return CUDA_BATCH_SIZE
+    return CPU_BATCH_SIZE
+
+
+def resolve_batch_size(batch_size: int | None, device: str | torch.device | None) -> int:
+    """``batch_size`` itself (checked >= 1), or the device's default when None."""
+    if batch_size is None:
+        return default_batch_size(device)
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+    return int(batch_size)
+
+
 @dataclass
 class Sampling:
-    """How to sample: a loaded model, steps, a seeded generator, a progress callback."""
+    """How to sample: a loaded model, steps, a seeded generator, a progress callback, and the
+    network's arithmetic (see :func:`restore.diffusion.precision.inference_denoiser`)."""
 
     model: object  # restore.checkpoint.LoadedModel
     steps: int
     generator: torch.Generator
     callback: Callable[[dict], None] | None = None
+    precision: str = "auto"  # network forward: "auto" (bf16 on CUDA, fp32 on CPU), fp32, bf16
+    compile: bool = False  # torch.compile the network (CUDA only; compiles once per model)
 
     @classmethod
     def create(cls, model, *, steps: int | None, seed: int, device: str | torch.device,
-               callback: Callable[[dict], None] | None = None) -> Sampling:
+               callback: Callable[[dict], None] | None = None, precision: str = "auto",
+               compile: bool = False) -> Sampling:
+        check_precision(precision)
         loaded = resolve_model(model, resolve_device(device))
         generator = torch.Generator(device="cpu").manual_seed(int(seed))
-        return cls(loaded, int(steps or loaded.default_steps), generator, callback)
+        return cls(loaded, int(steps or loaded.default_steps), generator, callback, precision,
+                   bool(compile))
+
+    def reseeded(self, seed: int) -> Sampling:
+        """The same sampling with a fresh generator seeded with ``seed`` (one per variant)."""
+        generator = torch.Generator(device="cpu").manual_seed(int(seed))
+        return Sampling(self.model, self.steps, generator, self.callback, self.precision,
+                        self.compile)
 
     @property
     def device(self) -> torch.device:
@@ -104,5 +137,6 @@ def sample_components(
 
     result = generate(sampling.model, degraded, item_mask, task_id, cutoff, steps=sampling.steps,
                       sampler=sampling.model.default_sampler, generator=sampling.generator,
-                      consistency=consistency, callback=sampling.callback)
+                      consistency=consistency, callback=sampling.callback,
+                      precision=sampling.precision, compile=sampling.compile)
     return from_components(result.reshape(batch, channels, length))

@@ -37,3 +37,34 @@ def test_flops_grow_with_steps():
     one = bench.flops_per_audio_second(model, 1, "upsample", "cpu")
     two = bench.flops_per_audio_second(model, 2, "upsample", "cpu")
     assert 1.8 < two / one < 2.2  # one network call per dpm++ 2M step
+
+
+
+def test_settings_are_every_combination_and_rows_say_what_ran(monkeypatch):
+    assert len(bench.settings(("fp32", "bf16"), (2, None), (False, True))) == 8
+    assert bench.Setting().resolved("cpu") == {"precision": "fp32", "batch_size": 4,
+                                               "compile": False}
+    row = bench.time_task("inpaint", 0.5, random_model(), 1, "cpu",
+                          bench.Setting("bf16", 1, compile=True))  # compile: ignored on a CPU
+    assert (row["precision"], row["batch_size"], row["compile"]) == ("bf16", 1, False)
+    assert row["x_realtime"] > 0
+    # the loop, with the measurements faked: one warm-up per setting, every setting's rows
+    warmed = []
+    monkeypatch.setattr(bench, "warm_up", lambda task, model, steps, device, setting:
+                        warmed.append(setting) or 1.5)
+    monkeypatch.setattr(bench, "time_task", lambda task, seconds, model, steps, device, setting:
+                        {**row, "input_seconds": seconds, **setting.resolved(device)})
+    monkeypatch.setattr(bench, "measured_peak_flops", lambda device: 1e12)
+    monkeypatch.setattr(bench, "flops_per_audio_second", lambda *args: 1e9)
+    chosen = bench.settings(("fp32", "bf16"), (2,))
+    result = bench.run_bench(None, device="cpu", steps=(1,), lengths_seconds=(0.5, 1.0),
+                             tasks=("inpaint",), setting_list=chosen, warmup=True)
+    assert warmed == chosen
+    assert [(r["precision"], r["input_seconds"]) for r in result["rows"]] == [
+        ("fp32", 0.5), ("fp32", 1.0), ("bf16", 0.5), ("bf16", 1.0)]
+    assert all(r["warmup_seconds"] == 1.5 and r["batch_size"] == 2 for r in result["rows"])
+    table = bench.markdown_table(result).splitlines()
+    header = next(i for i, line in enumerate(table) if line.startswith("| task | steps | input"))
+    assert table[header].endswith("| precision | batch | compiled | warm-up s |")
+    assert table[header + 2].endswith("| fp32 | 2 | no | 1.5 |")
+    assert table[header + 2].count("|") == table[header].count("|")
