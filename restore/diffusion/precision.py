@@ -1,0 +1,83 @@
+"""Inference precision and compilation: which arithmetic the network runs in while sampling.
+
+Only the network's forward pass changes: it runs under ``torch.autocast`` (bf16) and its output
+is cast back to float32, so the EDM preconditioning, the sampler's ODE updates and the
+known-data projection all stay in float32 (known samples come back exact). Optionally the
+network is wrapped in ``torch.compile`` on CUDA; compiled networks are cached per denoiser,
+because compiling costs tens of seconds and every file or variant makes a fresh sampler.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import torch
+from torch import nn
+
+from restore.diffusion.denoiser import Denoiser
+
+PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 on CUDA, fp32 elsewhere
+
+# denoiser -> its compiled network; weak keys: a model that is dropped takes its entry along
+_COMPILED: weakref.WeakKeyDictionary[Denoiser, nn.Module] = weakref.WeakKeyDictionary()
+
+
+def check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``precision`` on ``device``: ``torch.bfloat16`` or None (fp32)."""
+    check_precision(precision)
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return torch.bfloat16
+    return None
+
+
+class AutocastNetwork(nn.Module):
+    """``network`` whose forward runs under ``torch.autocast(dtype)``; output float32."""
+
+    def __init__(self, network: nn.Module, device_type: str, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.network = network
+        self.device_type = device_type  # "cuda" or "cpu": autocast is per device type
+        self.dtype = dtype  # torch.bfloat16
+
+    def forward(self, *args: torch.Tensor, **kwargs: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(self.device_type, dtype=self.dtype):
+            out = self.network(*args, **kwargs)
+        return out.float()
+
+
+def compiled_network(denoiser: Denoiser) -> nn.Module:
+    """``torch.compile(denoiser.network)``, made once per denoiser.
+
+    Default dynamic-shape handling: the first call compiles for its shapes, a call with another
+    batch or length recompiles once with symbolic sizes (the last, smaller batch of a file).
+    """
+    network = _COMPILED.get(denoiser)
+    if network is None:
+        network = torch.compile(denoiser.network)
+        _COMPILED[denoiser] = network
+    return network
+
+
+def inference_denoiser(denoiser: Denoiser, precision: str = "fp32",
+                       compile: bool = False) -> Denoiser:
+    """The denoiser to sample with: the same weights, the network in ``precision``.
+
+    ``precision``: ``"fp32"`` (no autocast of its own: a caller's autocast still applies),
+    ``"bf16"`` or ``"auto"`` (bf16 on CUDA, fp32 elsewhere). ``compile`` wraps the network in
+    ``torch.compile`` on CUDA (ignored on other devices). Returns ``denoiser`` itself when
+    nothing changes.
+    """
+    device = next(denoiser.parameters()).device
+    dtype = resolve_precision(precision, device)
+    use_compile = bool(compile) and device.type == "cuda"
+    if dtype is None and not use_compile:
+        return denoiser
+    network = compiled_network(denoiser) if use_compile else denoiser.network
+    if dtype is not None:
+        network = AutocastNetwork(network, device.type, dtype)
+    return Denoiser(network, denoiser.config).eval()

@@ -1,0 +1,133 @@
+"""Inference precision (bf16 autocast around the network only), compile option, batch sizes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import restore
+from restore.checkpoint import random_model
+from restore.cli import cli
+from restore.config import TASK_ID
+from restore.diffusion import generate
+from restore.diffusion.precision import (
+    AutocastNetwork,
+    inference_denoiser,
+    resolve_precision,
+)
+from restore.tasks.runner import (
+    CPU_BATCH_SIZE,
+    CUDA_BATCH_SIZE,
+    Sampling,
+    default_batch_size,
+    resolve_batch_size,
+)
+
+
+def conditioning(batch: int, length: int, seed: int = 0) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    degraded = torch.randn(batch, 1, length, generator=generator) * 0.3
+    mask = torch.ones(batch, 1, length)
+    mask[..., length // 3:length // 2] = 0.0
+    return {"degraded": degraded * mask, "mask": mask,
+            "task_id": torch.full((batch,), TASK_ID["inpaint"]),
+            "cutoff_hz": torch.full((batch,), 24_000.0)}
+
+
+def test_precision_resolves_per_device_and_rejects_unknown_names():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert resolve_precision("auto", cpu) is None and resolve_precision("fp32", cuda) is None
+    assert resolve_precision("auto", cuda) is torch.bfloat16
+    assert resolve_precision("bf16", cpu) is torch.bfloat16
+    with pytest.raises(ValueError, match="precision must be one of"):
+        resolve_precision("fp16", cpu)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        Sampling.create(random_model(), steps=1, seed=0, device="cpu", precision="half")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        restore.upsample(np.zeros((1, 800), np.float32), 8000, precision="fp16", device="cpu")
+
+
+def test_cpu_defaults_leave_the_denoiser_untouched():
+    """fp32 / auto on a CPU, and compile (CUDA only), change nothing: the same module runs."""
+    denoiser = random_model().denoiser
+    assert inference_denoiser(denoiser, "fp32") is denoiser
+    assert inference_denoiser(denoiser, "auto", compile=True) is denoiser
+
+
+def test_bf16_network_runs_in_bf16_and_returns_float32():
+    model = random_model()
+    network = AutocastNetwork(model.denoiser.network, "cpu", torch.bfloat16)
+    inputs = conditioning(2, 1000)
+    x, c_noise = torch.randn(2, 1, 1000), torch.zeros(2)
+    seen = []
+    hook = model.denoiser.network.stem.register_forward_hook(
+        lambda _module, _args, out: seen.append(out.dtype))
+    with torch.no_grad():
+        low = network(x, c_noise, **inputs)
+        full = model.denoiser.network(x, c_noise, **inputs)
+    hook.remove()
+    assert seen == [torch.bfloat16, torch.float32]  # convolutions ran in bf16, then in fp32
+    assert low.dtype == torch.float32
+    error = (low - full).norm() / full.norm()
+    assert 0 < error < 0.05
+
+
+def test_bf16_generate_matches_fp32_and_keeps_known_samples_exact():
+    """Only the network runs in bf16: the projection still restores known samples bit-exact,
+    and the filled samples stay close to the fp32 result."""
+    model = random_model()
+    inputs = conditioning(2, 1500)
+    results = {}
+    for precision in ("fp32", "bf16"):
+        results[precision] = generate(
+            model, inputs["degraded"], inputs["mask"], inputs["task_id"], inputs["cutoff_hz"],
+            steps=3, sampler="dpmpp_2m", generator=torch.Generator().manual_seed(1),
+            precision=precision)
+    known = inputs["mask"] > 0
+    bf16, fp32 = results["bf16"], results["fp32"]
+    assert bf16.dtype == torch.float32
+    assert torch.equal(bf16[known], inputs["degraded"][known])
+    gap = ~known
+    assert (bf16[gap] - fp32[gap]).norm() / fp32[gap].norm() < 0.05
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_batch_denoises_like_its_items_one_by_one(precision: str):
+    model = random_model()
+    denoiser = inference_denoiser(model.denoiser, precision)
+    inputs = conditioning(3, 1200, seed=2)
+    x, sigma = torch.randn(3, 1, 1200, generator=torch.Generator().manual_seed(3)), 0.7
+    with torch.no_grad():
+        batched = denoiser(x, sigma, **inputs)
+        single = torch.cat([denoiser(x[i:i + 1], sigma, **{key: value[i:i + 1] for key, value
+                                                              in inputs.items()})
+                            for i in range(3)])
+    tolerance = 1e-5 if precision == "fp32" else 2e-2
+    torch.testing.assert_close(batched, single, atol=tolerance, rtol=tolerance)
+
+
+def test_batch_size_defaults_by_device_and_checks_values():
+    assert default_batch_size("cpu") == resolve_batch_size(None, "cpu") == CPU_BATCH_SIZE
+    assert default_batch_size(None) == CPU_BATCH_SIZE  # no model: the classical method
+    assert default_batch_size(torch.device("cuda:0")) == CUDA_BATCH_SIZE
+    assert resolve_batch_size(7, "cuda") == 7
+    with pytest.raises(ValueError, match="batch_size"):
+        resolve_batch_size(0, "cpu")
+
+
+def test_api_upsample_in_bf16_keeps_shape_and_stays_near_fp32():
+    model = random_model()
+    t = np.arange(8000) / 8000
+    audio = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
+    kwargs = {"cutoff_hz": 3000.0, "model": model, "steps": 1, "device": "cpu"}
+    fp32 = restore.upsample(audio, 8000, **kwargs, precision="fp32", batch_size=2)
+    bf16 = restore.upsample(audio, 8000, **kwargs, precision="bf16", batch_size=2)
+    assert bf16.shape == fp32.shape == (1, 48_000)
+    assert np.sqrt(np.mean((bf16 - fp32) ** 2)) < 0.02 * np.sqrt(np.mean(fp32**2))
+
+
+def test_cli_refuses_an_unknown_precision():
+    result = CliRunner().invoke(cli, ["upsample", "in.wav", "--precision", "fp16"])
+    assert result.exit_code == 2 and "fp16" in result.output
