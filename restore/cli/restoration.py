@@ -52,7 +52,7 @@ def model_options(function: Callable) -> Callable:
         click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto",
                      show_default=True,
                      help="Arithmetic of the network (the sampler stays fp32): auto is bf16 on "
-                          "CUDA, fp32 on a CPU."),
+                          "CUDA and on CPUs with native bf16 (AVX512-BF16/AMX), else fp32."),
         click.option("--compile", "compile_network", is_flag=True,
                      help="torch.compile the network on CUDA: faster on long inputs, the first "
                           "batch waits for compilation (ignored on a CPU)."),
@@ -125,8 +125,13 @@ class Job:
 
         model = None
         if self._model is not None:
+            from restore.diffusion.precision import resolve_precision
+
+            device = next(self._model.denoiser.parameters()).device
+            dtype = resolve_precision(self.parameters["precision"], device)
             model = {"id": self._model.model_id, "sha256": self._model.sha256,
-                     "card": self._model.card}
+                     "card": self._model.card, "device": str(device),
+                     "precision": "fp32" if dtype is None else "bf16"}
         write_sidecar(output, command=self.command, parameters=self.parameters,
                       inputs=[str(path) for path in inputs], model=model,
                       timings={"total": round(time.perf_counter() - started, 3)},

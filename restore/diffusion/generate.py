@@ -57,7 +57,8 @@ def generate(
     The audio is scaled so the known part has the training RMS, sampled, and scaled back.
     ``consistency(estimate [batch, 1, time]) -> same`` replaces the default known-data
     projection; it sees audio at the caller's level. ``churn > 0`` needs ``sampler="heun"``
-    (or ``"euler"``). ``precision`` (``"fp32"``, ``"bf16"``, ``"auto"`` = bf16 on CUDA) and
+    (or ``"euler"``). ``precision`` (``"fp32"``, ``"bf16"``, ``"auto"`` = bf16 where the
+    hardware has it) and
     ``compile`` (``torch.compile`` on CUDA) concern the network's forward pass only; see
     :func:`restore.diffusion.precision.inference_denoiser`.
     """

@@ -16,7 +16,7 @@ from torch import nn
 
 from restore.diffusion.denoiser import Denoiser
 
-PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 on CUDA, fp32 elsewhere
+PRECISIONS = ("auto", "fp32", "bf16")  # auto: bf16 where the hardware has it, else fp32
 
 # denoiser -> its compiled network; weak keys: a model that is dropped takes its entry along
 _COMPILED: weakref.WeakKeyDictionary[Denoiser, nn.Module] = weakref.WeakKeyDictionary()
@@ -30,9 +30,24 @@ def check_precision(precision: str) -> None:
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype for ``precision`` on ``device``: ``torch.bfloat16`` or None (fp32)."""
     check_precision(precision)
-    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+    if precision == "bf16" or (precision == "auto" and native_bf16(device)):
         return torch.bfloat16
     return None
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bf16 natively: CUDA, or a CPU with AVX512-BF16 / AMX.
+
+    Elsewhere bf16 is emulated and slower than float32, so ``"auto"`` stays in float32.
+    """
+    if device.type == "cuda":
+        return True
+    if device.type != "cpu":
+        return False
+    try:  # oneDNN's own test of the CPU (a private op, hence the guard)
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 class AutocastNetwork(nn.Module):
@@ -68,9 +83,9 @@ def inference_denoiser(denoiser: Denoiser, precision: str = "fp32",
     """The denoiser to sample with: the same weights, the network in ``precision``.
 
     ``precision``: ``"fp32"`` (no autocast of its own: a caller's autocast still applies),
-    ``"bf16"`` or ``"auto"`` (bf16 on CUDA, fp32 elsewhere). ``compile`` wraps the network in
-    ``torch.compile`` on CUDA (ignored on other devices). Returns ``denoiser`` itself when
-    nothing changes.
+    ``"bf16"`` or ``"auto"`` (bf16 where :func:`native_bf16`, else fp32). ``compile`` wraps the
+    network in ``torch.compile`` on CUDA (ignored on other devices). Returns ``denoiser`` itself
+    when nothing changes.
     """
     device = next(denoiser.parameters()).device
     dtype = resolve_precision(precision, device)

@@ -76,7 +76,7 @@ class Sampling:
     steps: int
     generator: torch.Generator
     callback: Callable[[dict], None] | None = None
-    precision: str = "auto"  # network forward: "auto" (bf16 on CUDA, fp32 on CPU), fp32, bf16
+    precision: str = "auto"  # network forward: "auto" (bf16 where native, else fp32), fp32, bf16
     compile: bool = False  # torch.compile the network (CUDA only; compiles once per model)
 
     @classmethod

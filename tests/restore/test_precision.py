@@ -15,6 +15,7 @@ from restore.diffusion import generate
 from restore.diffusion.precision import (
     AutocastNetwork,
     inference_denoiser,
+    native_bf16,
     resolve_precision,
 )
 from restore.tasks.runner import (
@@ -38,7 +39,8 @@ def conditioning(batch: int, length: int, seed: int = 0) -> dict[str, torch.Tens
 
 def test_precision_resolves_per_device_and_rejects_unknown_names():
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert resolve_precision("auto", cpu) is None and resolve_precision("fp32", cuda) is None
+    native = torch.bfloat16 if native_bf16(cpu) else None  # AVX512-BF16 / AMX CPUs: bf16
+    assert resolve_precision("auto", cpu) is native and resolve_precision("fp32", cuda) is None
     assert resolve_precision("auto", cuda) is torch.bfloat16
     assert resolve_precision("bf16", cpu) is torch.bfloat16
     with pytest.raises(ValueError, match="precision must be one of"):
@@ -50,10 +52,10 @@ def test_precision_resolves_per_device_and_rejects_unknown_names():
 
 
 def test_cpu_defaults_leave_the_denoiser_untouched():
-    """fp32 / auto on a CPU, and compile (CUDA only), change nothing: the same module runs."""
+    """fp32 on a CPU, and compile (CUDA only), change nothing: the same module runs."""
     denoiser = random_model().denoiser
     assert inference_denoiser(denoiser, "fp32") is denoiser
-    assert inference_denoiser(denoiser, "auto", compile=True) is denoiser
+    assert inference_denoiser(denoiser, "fp32", compile=True) is denoiser
 
 
 def test_bf16_network_runs_in_bf16_and_returns_float32():
