@@ -23,11 +23,8 @@ ENVELOPE_SECONDS = 0.005  # level envelope frame for sudden-drop detection
 DROP_DB = 30.0  # a frame this far below its neighbourhood's median level is a sudden drop
 DROP_CONTEXT_SECONDS = 0.2  # neighbourhood on each side for that median
 PROGRAMME_DBFS = -50.0  # neighbourhood must be at least this loud to count as programme
-SPECTRUM_SEGMENT = 4096  # STFT frame (samples, hop half of it) for the bandwidth estimate
-SPECTRUM_SMOOTH_HZ = 200.0  # envelope (running maximum) of the median spectrum over frequency
-SPECTRUM_ACTIVE_DBFS = -70.0  # frames quieter than this (mean power) do not vote on the band
-SPECTRUM_DB_RANGE = (-260.0, 20.0)  # histogram range of per-bin levels (dB re full scale)
-SPECTRUM_DB_STEP = 0.5  # histogram resolution (dB)
+SPECTRUM_SEGMENT = 4096  # Welch segment (samples) for the bandwidth estimate
+SPECTRUM_SMOOTH_HZ = 200.0  # median smoothing of the averaged spectrum
 EDGE_WINDOW_HZ = 1000.0  # band on each side of a candidate spectral edge
 EDGE_DB = 20.0  # level step across a candidate edge that counts as a cut-off
 BANDWIDTH_DYNAMIC_DB = 70.0  # spectrum more than this below its maximum counts as empty
@@ -93,9 +90,8 @@ class Analyzer:
         self.silent_runs: list[_Run] = []
         self._envelope: list[np.ndarray] = []  # mean power per 5 ms frame
         self._envelope_rest = np.zeros((channels, 0))
-        levels = int((SPECTRUM_DB_RANGE[1] - SPECTRUM_DB_RANGE[0]) / SPECTRUM_DB_STEP)
-        self._spectrum_counts = np.zeros((SPECTRUM_SEGMENT // 2 + 1, levels), np.int64)
-        self._spectrum_frames = 0
+        self._spectrum = np.zeros(SPECTRUM_SEGMENT // 2 + 1)
+        self._spectrum_weight = 0
         self._spectrum_rest = np.zeros((channels, 0))
         self._segment_energy: list[np.ndarray] = []  # K-weighted energy per 100 ms segment
         self._loudness_rest = np.zeros((channels, 0))
@@ -150,35 +146,14 @@ class Analyzer:
         self._envelope_rest = data[:, whole:]
 
     def _add_spectrum(self, block: np.ndarray) -> None:
-        """Histogram of every active frame's per-bin level, for a per-bin median at the end.
-
-        A median over frames, not a mean: a few clicks or a burst of broadband noise (what
-        damaged recordings have) would otherwise fill the empty band of a band-limited file.
-        """
-        hop = SPECTRUM_SEGMENT // 2
         data = np.concatenate([self._spectrum_rest, block], axis=1)
-        count = max(0, (data.shape[1] - SPECTRUM_SEGMENT) // hop + 1)
-        if count == 0:  # small blocks are gathered until one frame
+        if data.shape[1] < SPECTRUM_SEGMENT:  # small blocks are gathered until one segment
             self._spectrum_rest = data
             return
-        used = (count - 1) * hop + SPECTRUM_SEGMENT
-        _, _, power = signal.spectrogram(data[:, :used], nperseg=SPECTRUM_SEGMENT, noverlap=hop,
-                                         window="hann", scaling="spectrum", axis=-1)
-        power = power.mean(axis=0)  # [bins, frames], mean over channels
-        active = 10 * np.log10(power.sum(axis=0) + 1e-30) >= SPECTRUM_ACTIVE_DBFS
-        level = 10 * np.log10(power[:, active] + 1e-30)
-        index = np.clip(((level - SPECTRUM_DB_RANGE[0]) / SPECTRUM_DB_STEP).astype(np.int64), 0,
-                        self._spectrum_counts.shape[1] - 1)
-        rows = np.broadcast_to(np.arange(level.shape[0])[:, None], index.shape)
-        np.add.at(self._spectrum_counts, (rows.ravel(), index.ravel()), 1)
-        self._spectrum_frames += int(active.sum())
-        self._spectrum_rest = data[:, count * hop:]
-
-    def _median_spectrum_db(self) -> np.ndarray:
-        """Per-bin median level (dB) over the active frames seen so far."""
-        cumulative = np.cumsum(self._spectrum_counts, axis=1)
-        index = np.argmax(cumulative >= (self._spectrum_frames + 1) / 2, axis=1)
-        return SPECTRUM_DB_RANGE[0] + (index + 0.5) * SPECTRUM_DB_STEP
+        _, power = signal.welch(data, nperseg=SPECTRUM_SEGMENT, axis=-1)
+        self._spectrum += power.sum(axis=0) * data.shape[1]
+        self._spectrum_weight += data.shape[1]
+        self._spectrum_rest = data[:, :0]
 
     def _add_loudness(self, block: np.ndarray) -> None:
         weighted = np.empty_like(block)
@@ -226,17 +201,17 @@ class Analyzer:
     def cutoff_hz(self) -> float:
         """Effective bandwidth (see :func:`estimate_cutoff_hz`).
 
-        The spectrum is the per-bin median over frames louder than -70 dBFS (see
-        ``_add_spectrum``). First choice: its steepest edge (mean level in the 1 kHz below minus
-        the 1 kHz above, at least 20 dB: a low-pass filter or codec cut-off). Without such an
-        edge: the highest frequency within 70 dB of the spectrum's maximum (a gradual roll-off).
+        First choice: the steepest edge of the averaged spectrum (mean level in the 1 kHz below
+        minus the 1 kHz above, at least 20 dB: a low-pass filter or codec cut-off). Without such
+        an edge: the highest frequency within 70 dB of the spectrum's maximum (a gradual roll-off).
         """
         nyquist = self.sample_rate / 2
-        if self._spectrum_frames == 0:
+        if self._spectrum_weight == 0 or not self._spectrum.any():
             return nyquist
         bin_hz = self.sample_rate / SPECTRUM_SEGMENT
         smooth = max(1, int(SPECTRUM_SMOOTH_HZ / bin_hz)) | 1
-        level = ndimage.maximum_filter(self._median_spectrum_db(), size=smooth, mode="nearest")
+        level = 10 * np.log10(self._spectrum / self._spectrum_weight + 1e-30)
+        level = ndimage.median_filter(level, size=smooth, mode="nearest")
         width = max(2, int(EDGE_WINDOW_HZ / bin_hz))
         if level.size > 2 * width + 1:
             sums = np.concatenate([[0.0], np.cumsum(level)])
@@ -245,13 +220,11 @@ class Analyzer:
                     - (sums[centres + width] - sums[centres])) / width
             best = int(np.argmax(step))
             if step[best] >= EDGE_DB:
-                # the running maximum moves a falling edge up by half its width
-                # the running maximum moves a falling edge up by half its width
-                cutoff = (centres[best] - smooth // 2) * bin_hz
+                cutoff = centres[best] * bin_hz
                 return nyquist if cutoff >= FULL_BAND_FRACTION * nyquist else float(cutoff)
         level = level[1:]  # no DC
         above = np.flatnonzero(level > level.max() - BANDWIDTH_DYNAMIC_DB)
-        cutoff = (above[-1] + 1.5 - smooth // 2) * bin_hz if above.size else nyquist
+        cutoff = (above[-1] + 1.5) * bin_hz if above.size else nyquist
         return nyquist if cutoff >= FULL_BAND_FRACTION * nyquist else float(cutoff)
 
     def dropouts(self, min_silence_seconds: float = 0.001,
