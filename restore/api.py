@@ -26,7 +26,7 @@ from restore.tasks import transition as transition_task
 from restore.tasks import upsample as upsample_task
 from restore.tasks.gaps import merge_gaps, to_frames
 from restore.tasks.provenance import frames_region, region
-from restore.tasks.runner import Sampling, check_method, resolve_batch_size
+from restore.tasks.runner import Sampling, check_method, resolve_batch_size, task_method
 
 Callback = Callable[[dict], None] | None
 
@@ -55,12 +55,6 @@ def _sampling(method: str, model, steps, seed, device, callback, precision: str 
 
 def _batch_size(batch_size: int | None, sampling: Sampling | None) -> int:
     return resolve_batch_size(batch_size, None if sampling is None else sampling.device)
-
-
-def _model_method(method: str) -> str:
-    """Upsampling and transitions have no classical-wins regime: ``"auto"`` is the model."""
-    check_method(method)
-    return "diffusion" if method == "auto" else method
 
 
 def take(audio: np.ndarray, start: int, length: int) -> np.ndarray:
@@ -123,7 +117,7 @@ def upsample(audio: np.ndarray, sample_rate: int, rate: int = 48_000, *,
 
         cutoff_hz = estimate_cutoff_hz(audio, sample_rate)
     cutoff = upsample_task.known_cutoff_hz(sample_rate, rate, cutoff_hz)
-    method = _model_method(method)
+    method = task_method(method, "bandwidth")
     generate = method == "diffusion" and upsample_task.needs_generation(cutoff, rate)
     sampling = _sampling(method if generate else "classical", model, steps, seed, device,
                          callback, precision, compile)
@@ -152,7 +146,7 @@ def transition(a: np.ndarray, b: np.ndarray, sample_rate: int, length_seconds: f
         b = (b * transition_task.loudness_gain(a, b, sample_rate)).astype(np.float32)
     bridge_frames = transition_task.bridge_frames_for(length_seconds, sample_rate)
     context = transition_task.context_frames(sample_rate)
-    method = _model_method(method)
+    method = task_method(method, "transition")
     sampling = _sampling(method, model, steps, seed, device, callback, precision, compile)
     bridge = transition_task.make_bridge(a[:, -context:], b[:, :context], sample_rate,
                                          bridge_frames, method=method, sampling=sampling)

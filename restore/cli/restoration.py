@@ -78,10 +78,9 @@ class Job:
 
     @property
     def method(self) -> str:
-        method = self.parameters["method"]
-        if method == "auto" and self.command != "restore inpaint":
-            return "diffusion"  # only inpainting has a regime where the classical method wins
-        return method
+        from restore.tasks.runner import task_method
+
+        return task_method(self.parameters["method"], self.command.removeprefix("restore "))
 
     def model(self):
         if self._model is None:

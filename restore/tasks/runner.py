@@ -51,6 +51,13 @@ def check_method(method: str) -> None:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
 
+def task_method(method: str, task: str) -> str:
+    """The method a task runs for ``method``: upsampling and transitions have no regime where
+    the classical method wins, so ``"auto"`` is the model there; inpainting decides per gap."""
+    check_method(method)
+    return "diffusion" if method == "auto" and task != "inpaint" else method
+
+
 def default_batch_size(device: str | torch.device | None) -> int:
     """Windows per batch for ``device`` (None: no model, e.g. the classical method)."""
     if device is not None and resolve_device(device).type == "cuda":
