@@ -74,7 +74,7 @@ def run(model_spec, corpus, out_dir, quick, steps, clips, seed, device, via) -> 
               help="Comma-separated input lengths in minutes.")
 @click.option("--tasks", default="upsample,inpaint,transition", show_default=True)
 @click.option("--quick", is_flag=True, help="CPU-sized run: inputs of 5 and 20 seconds.")
-@click.option("--precision", "precisions", default="auto", show_default=True,
+@click.option("--precision", "precisions", default="fp32", show_default=True,
               help="Comma-separated network precisions: auto (bf16 where native), fp32, bf16.")
 @click.option("--batch-size", "batch_sizes", default="",
               help="Comma-separated windows per batch (default: the device's, 4 CPU / 32 CUDA).")

@@ -51,7 +51,7 @@ WARMUP_SECONDS = (2.0, 3.0)  # two short inputs: different batch shapes, so a co
 class Setting:
     """How the network runs in one bench case."""
 
-    precision: str = "auto"  # "auto", "fp32" or "bf16" (restore.diffusion.precision)
+    precision: str = "fp32"  # "fp32", "bf16" or "auto" (restore.diffusion.precision)
     batch_size: int | None = None  # windows per batch; None = the device's default
     compile: bool = False  # torch.compile the network (CUDA only)
 
@@ -68,7 +68,7 @@ class Setting:
                 "compile": self.compile and device.startswith("cuda")}
 
 
-def settings(precisions: Sequence[str] = ("auto",), batch_sizes: Sequence[int | None] = (None,),
+def settings(precisions: Sequence[str] = ("fp32",), batch_sizes: Sequence[int | None] = (None,),
              compile_modes: Sequence[bool] = (False,)) -> list[Setting]:
     """Every combination of the given precisions, batch sizes and compile modes."""
     return [Setting(precision, batch, compiled) for precision, compiled, batch

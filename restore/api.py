@@ -7,8 +7,9 @@ samples were generated (``[{"start", "end", "task", ...}]``, seconds). The comma
 layer over the same task functions, streaming files instead of holding arrays.
 
 Speed: ``batch_size`` windows (gaps for inpainting) are sampled together; None takes the device's
-default (4 on a CPU, 32 on CUDA). ``precision`` is the network's arithmetic: ``"auto"`` (bf16 on
-CUDA, fp32 on a CPU), ``"fp32"`` or ``"bf16"``; the sampler's own arithmetic stays fp32.
+default (4 on a CPU, 32 on CUDA). ``precision`` is the network's arithmetic: ``"fp32"``
+(default), ``"bf16"`` (about 2x faster where the hardware has bf16, 1-4 % worse LSD on bandwidth
+extension: docs/performance.md) or ``"auto"`` (bf16 where native); the sampler stays fp32.
 ``compile=True`` runs the network through ``torch.compile`` on CUDA (the first call of a model
 compiles for a while; ignored on a CPU).
 """
@@ -43,7 +44,7 @@ def _checked(audio: np.ndarray, name: str = "audio") -> np.ndarray:
     return audio
 
 
-def _sampling(method: str, model, steps, seed, device, callback, precision: str = "auto",
+def _sampling(method: str, model, steps, seed, device, callback, precision: str = "fp32",
               compile: bool = False) -> Sampling | None:
     check_method(method)
     check_precision(precision)
@@ -69,7 +70,7 @@ def take(audio: np.ndarray, start: int, length: int) -> np.ndarray:
 def inpaint(audio: np.ndarray, sample_rate: int, gaps: Sequence[tuple[float, float]], *,
             model=None, steps: int | None = None, seed: int = 0, device: str = "auto",
             method: str = "auto", variants: int = 1, batch_size: int | None = None,
-            precision: str = "auto", compile: bool = False, callback: Callback = None,
+            precision: str = "fp32", compile: bool = False, callback: Callback = None,
             return_regions: bool = False):
     """Fill ``gaps`` (seconds) of ``audio [channels, frames]``; every other sample is kept.
 
@@ -104,7 +105,7 @@ def inpaint(audio: np.ndarray, sample_rate: int, gaps: Sequence[tuple[float, flo
 def upsample(audio: np.ndarray, sample_rate: int, rate: int = 48_000, *,
              cutoff_hz: float | None = None, model=None, steps: int | None = None, seed: int = 0,
              device: str = "auto", method: str = "diffusion", batch_size: int | None = None,
-             precision: str = "auto", compile: bool = False, callback: Callback = None,
+             precision: str = "fp32", compile: bool = False, callback: Callback = None,
              return_regions: bool = False):
     """Bandwidth-extend ``audio [channels, frames]`` to ``[channels, ceil(frames*rate/sr)]``.
 
@@ -133,7 +134,7 @@ def upsample(audio: np.ndarray, sample_rate: int, rate: int = 48_000, *,
 def transition(a: np.ndarray, b: np.ndarray, sample_rate: int, length_seconds: float, *,
                bridge_only: bool = False, match_loudness: bool = False, model=None,
                steps: int | None = None, seed: int = 0, device: str = "auto",
-               method: str = "diffusion", precision: str = "auto", compile: bool = False,
+               method: str = "diffusion", precision: str = "fp32", compile: bool = False,
                callback: Callback = None, return_regions: bool = False):
     """``a + bridge + b`` (or the bridge alone), all ``[channels, n]`` at ``sample_rate``.
 

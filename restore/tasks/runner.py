@@ -83,12 +83,12 @@ class Sampling:
     steps: int
     generator: torch.Generator
     callback: Callable[[dict], None] | None = None
-    precision: str = "auto"  # network forward: "auto" (bf16 where native, else fp32), fp32, bf16
+    precision: str = "fp32"  # network forward: fp32, bf16, or "auto" (bf16 where native)
     compile: bool = False  # torch.compile the network (CUDA only; compiles once per model)
 
     @classmethod
     def create(cls, model, *, steps: int | None, seed: int, device: str | torch.device,
-               callback: Callable[[dict], None] | None = None, precision: str = "auto",
+               callback: Callable[[dict], None] | None = None, precision: str = "fp32",
                compile: bool = False) -> Sampling:
         check_precision(precision)
         loaded = resolve_model(model, resolve_device(device))
