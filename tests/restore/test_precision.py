@@ -63,14 +63,18 @@ def test_bf16_network_runs_in_bf16_and_returns_float32():
     network = AutocastNetwork(model.denoiser.network, "cpu", torch.bfloat16)
     inputs = conditioning(2, 1000)
     x, c_noise = torch.randn(2, 1, 1000), torch.zeros(2)
-    seen = []
-    hook = model.denoiser.network.stem.register_forward_hook(
-        lambda _module, _args, out: seen.append(out.dtype))
+    seen, stem = [], []
+    hooks = [model.denoiser.network.head[-1].register_forward_hook(
+                 lambda _module, _args, out: seen.append(out.dtype)),
+             model.denoiser.network.stem.register_forward_hook(
+                 lambda _module, _args, out: stem.append(out.dtype))]
     with torch.no_grad():
         low = network(x, c_noise, **inputs)
         full = model.denoiser.network(x, c_noise, **inputs)
-    hook.remove()
+    for hook in hooks:
+        hook.remove()
     assert seen == [torch.bfloat16, torch.float32]  # convolutions ran in bf16, then in fp32
+    assert stem == [torch.float32, torch.float32]  # the stem reads the waveforms in fp32
     assert low.dtype == torch.float32
     error = (low - full).norm() / full.norm()
     assert 0 < error < 0.05
