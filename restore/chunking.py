@@ -2,7 +2,7 @@
 
 A file is cut into windows whose *cores* ``[start, start + window)`` overlap by ``overlap``
 samples. Each window is handed to the processing function with ``context`` extra samples on both
-sides, taken from the real neighbouring audio (mirrored beyond the file's edges); the context
+sides, taken from the real neighbouring audio (zeros only beyond the file's edges); the context
 part of the result is discarded, because models are wrong near their edges. Cores are combined
 by weighted overlap-add (trapezoid weights, the summed weights divided out) and finished output
 is yielded block by block, in order, so memory is bounded by one batch of windows, never by the
@@ -116,7 +116,7 @@ def core_weights(length: int, overlap: int, *, first: bool = False,
 class WindowBatch:
     """Consecutive windows handed to the processing function.
 
-    ``audio [batch, channels, plan.padded]`` float32 (real neighbouring samples, mirrored beyond
+    ``audio [batch, channels, plan.padded]`` float32 (real neighbouring samples, zeros beyond
     the file's edges); ``starts`` core starts in input samples; ``index`` of the first window
     in the whole file; ``is_last`` when no window follows.
     """
@@ -154,21 +154,13 @@ class InputBuffer:
             self._data = np.concatenate(pieces, axis=1)
 
     def take(self, start: int, length: int) -> np.ndarray:
-        """Samples ``[start, start + length)`` as ``[channels, length]``.
-
-        Beyond the file's edges the audio is mirrored (``numpy.pad`` "reflect"), not zeroed: a
-        model shown a signal that stops dead generates a transient there, and its wrong output
-        near the edge leaks into the kept part. What lies beyond the edges is discarded anyway.
-        """
+        """Samples ``[start, start + length)`` as ``[channels, length]``, zero outside the file."""
         self._fill_to(start + length)
+        out = np.zeros((self.channels, length), dtype=np.float32)
         low, high = max(start, 0), min(start + length, self.frames)
-        if high <= low:
-            return np.zeros((self.channels, length), dtype=np.float32)
-        inside = self._data[:, low - self._offset:high - self._offset]
-        before, after = low - start, start + length - high
-        if inside.shape[1] < 2:  # nothing to mirror
-            return np.pad(inside, ((0, 0), (before, after)), mode="edge")
-        return np.pad(inside, ((0, 0), (before, after)), mode="reflect")
+        if high > low:
+            out[:, low - start:high - start] = self._data[:, low - self._offset:high - self._offset]
+        return out
 
     def discard_before(self, position: int) -> None:
         """Forget samples before ``position`` (they will not be asked for again)."""
