@@ -8,7 +8,7 @@ layer over the same task functions, streaming files instead of holding arrays.
 
 Speed: ``batch_size`` windows (gaps for inpainting) are sampled together; None takes the device's
 default (4 on a CPU, 32 on CUDA). ``precision`` is the network's arithmetic: ``"fp32"``
-(default), ``"bf16"`` (about 2x faster where the hardware has bf16, 1-4 % worse LSD on bandwidth
+(default), ``"bf16"`` (about 1.5x faster where the hardware has bf16, 1-4 % worse LSD on bandwidth
 extension: docs/performance.md) or ``"auto"`` (bf16 where native); the sampler stays fp32.
 ``compile=True`` runs the network through ``torch.compile`` on CUDA (the first call of a model
 compiles for a while; ignored on a CPU).
