@@ -12,6 +12,7 @@ the margin is 150 MiB.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,8 +40,10 @@ def write_long(path: Path, seconds: int) -> None:
 
 def peak_rss_mib(args: list[str]) -> float:
     """Peak resident memory (MiB) of ``restore ARGS`` run as its own process."""
+    # same thread pool and allocator arenas on any machine: both vary peak RSS by tens of MiB
+    env = {**os.environ, "OMP_NUM_THREADS": "2", "MALLOC_ARENA_MAX": "2"}
     result = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-m", "restore",
-                             *args], capture_output=True, text=True)
+                             *args], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     return int(result.stdout.strip().splitlines()[-1]) / 1024  # ru_maxrss is KiB on Linux
 
