@@ -95,20 +95,21 @@ def window_starts(frames: int, plan: WindowPlan) -> list[int]:
     return [index * plan.hop for index in range(count)]
 
 
-def core_weights(length: int, overlap: int, *, first: bool = False,
-                 last: bool = False) -> np.ndarray:
+def core_weights(length: int, overlap: int, *, first: bool = False, last: bool = False,
+                 device: torch.device | None = None) -> torch.Tensor:
     """Trapezoid overlap-add weights ``[length]`` float64: ramps over ``overlap`` at each end.
 
     Ramps are strictly positive, so sums of weights never vanish; ``first`` / ``last`` drop the
-    ramp at a file edge where no neighbour shares the samples.
+    ramp at a file edge where no neighbour shares the samples. Built on ``device``: the sampler
+    blends windows at every step, where a host-to-device copy would be a CUDA sync.
     """
-    weights = np.ones(length, dtype=np.float64)
+    weights = torch.ones(length, dtype=torch.float64, device=device)
     if overlap > 0:
-        ramp = (np.arange(overlap, dtype=np.float64) + 0.5) / overlap
+        ramp = (torch.arange(overlap, dtype=torch.float64, device=device) + 0.5) / overlap
         if not first:
             weights[:overlap] = ramp
         if not last:
-            weights[length - overlap:] = ramp[::-1]
+            weights[length - overlap:] = ramp.flip(0)
     return weights
 
 
@@ -237,7 +238,7 @@ def overlap_add_stream(
         for offset, start in enumerate(batch_starts):
             index = first + offset
             weights = core_weights(core_out, plan.to_output(plan.overlap), first=index == 0,
-                                   last=index == len(starts) - 1)
+                                   last=index == len(starts) - 1).numpy()
             core = result[offset, :, context_out:context_out + core_out]
             accumulator.add(plan.to_output(start), core, weights)
         following = first + len(batch_starts)
@@ -249,19 +250,6 @@ def overlap_add_stream(
         block = accumulator.release(min(done_until, total_out))
         if block.shape[1]:
             yield block
-
-
-def _blend_weights(length: int, context: int, core: int, overlap: int,
-                   device: torch.device) -> torch.Tensor:
-    """:func:`core_weights` (float64) between ``CONTEXT_WEIGHT`` context samples, built on
-    ``device``: this runs at every sampler step, where a host-to-device copy is a CUDA sync."""
-    weights = torch.full((length,), CONTEXT_WEIGHT, dtype=torch.float64, device=device)
-    weights[context:context + core] = 1.0
-    if overlap > 0:
-        ramp = (torch.arange(overlap, dtype=torch.float64, device=device) + 0.5) / overlap
-        weights[context:context + overlap] = ramp
-        weights[context + core - overlap:context + core] = ramp.flip(0)
-    return weights
 
 
 def blend_windows(
@@ -285,8 +273,12 @@ def blend_windows(
     origin = (starts[0] - plan.context) * up // down
     offsets = [(start - plan.context) * up // down - origin for start in starts]
     span_length = offsets[-1] + length
-    weights = _blend_weights(length, plan.context * up // down, plan.window * up // down,
-                             plan.overlap * up // down, estimate.device).to(estimate.dtype)
+    context = plan.context * up // down
+    core = core_weights(plan.window * up // down, plan.overlap * up // down,
+                        device=estimate.device)
+    weights = torch.full((length,), CONTEXT_WEIGHT, dtype=torch.float64, device=estimate.device)
+    weights[context:context + core.shape[0]] = core
+    weights = weights.to(estimate.dtype)
     total = estimate.new_zeros(components, span_length)
     weight_sum = estimate.new_zeros(span_length)
     for item, offset in enumerate(offsets):
