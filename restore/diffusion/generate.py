@@ -58,9 +58,8 @@ def generate(
     ``consistency(estimate [batch, 1, time]) -> same`` replaces the default known-data
     projection; it sees audio at the caller's level. ``churn > 0`` needs ``sampler="heun"``
     (or ``"euler"``). ``precision`` (``"fp32"``, ``"bf16"``, ``"auto"`` = bf16 where the
-    hardware has it) and
-    ``compile`` (``torch.compile`` on CUDA) concern the network's forward pass only; see
-    :func:`restore.diffusion.precision.inference_denoiser`.
+    hardware has it) and ``compile`` (``torch.compile`` on CUDA) concern the network's forward
+    pass only; see :func:`restore.diffusion.precision.inference_denoiser`.
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose from {sorted(SAMPLERS)}")
