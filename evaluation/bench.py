@@ -8,9 +8,9 @@ synthetic programme material, so chunking, batching and I/O-free overheads are a
 * transition: clips A and B of half the length each, a 1 s bridge (``bridge_only``); its x real
   time counts the bridge's seconds.
 
-Each case can be run at several network precisions (``fp32`` / ``bf16``, ``auto`` = bf16 on
-CUDA), batch sizes (windows per batch; None = the device's default) and with or without
-``torch.compile``. On CUDA every such setting is warmed up first on two short inputs (CUDA
+Each case can be run at several network precisions (``fp32`` / ``bf16``, ``auto`` = bf16 where
+the hardware has it), batch sizes (windows per batch; None = the device's default) and with or
+without ``torch.compile``. On CUDA every such setting is warmed up first on two short inputs (CUDA
 context, cuDNN, compilation for a fixed and then a symbolic batch size); the warm-up's wall time
 is reported as ``warmup_seconds`` and not counted in x real time.
 
@@ -36,7 +36,7 @@ import restore
 from evaluation.measure import Measure
 from evaluation.synthetic import tiled
 from restore.config import MODEL_RATE, TASK_ID
-from restore.diffusion.precision import resolve_precision
+from restore.diffusion.precision import resolved_name
 from restore.tasks.runner import resolve_batch_size
 
 TASKS = ("upsample", "inpaint", "transition")
@@ -62,8 +62,7 @@ class Setting:
 
     def resolved(self, device: str) -> dict[str, Any]:
         """What actually ran: ``precision`` fp32/bf16, the batch size, compiled or not."""
-        dtype = resolve_precision(self.precision, torch.device(device))
-        return {"precision": "bf16" if dtype is torch.bfloat16 else "fp32",
+        return {"precision": resolved_name(self.precision, torch.device(device)),
                 "batch_size": resolve_batch_size(self.batch_size, device),
                 "compile": self.compile and device.startswith("cuda")}
 

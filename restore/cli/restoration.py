@@ -126,13 +126,12 @@ class Job:
 
         model = None
         if self._model is not None:
-            from restore.diffusion.precision import resolve_precision
+            from restore.diffusion.precision import resolved_name
 
             device = next(self._model.denoiser.parameters()).device
-            dtype = resolve_precision(self.parameters["precision"], device)
             model = {"id": self._model.model_id, "sha256": self._model.sha256,
                      "card": self._model.card, "device": str(device),
-                     "precision": "fp32" if dtype is None else "bf16"}
+                     "precision": resolved_name(self.parameters["precision"], device)}
         write_sidecar(output, command=self.command, parameters=self.parameters,
                       inputs=[str(path) for path in inputs], model=model,
                       timings={"total": round(time.perf_counter() - started, 3)},

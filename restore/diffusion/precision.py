@@ -35,6 +35,11 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
     return None
 
 
+def resolved_name(precision: str, device: torch.device) -> str:
+    """What ``precision`` runs as on ``device``: ``"bf16"`` or ``"fp32"`` (for records)."""
+    return "fp32" if resolve_precision(precision, device) is None else "bf16"
+
+
 def native_bf16(device: torch.device) -> bool:
     """Whether ``device`` computes bf16 natively: CUDA, or a CPU with AVX512-BF16 / AMX.
 
