@@ -16,6 +16,7 @@ from data_prep.degradations import _random
 from restore.config import TASK_ID, TASKS
 
 BANDWIDTH_KINDS = ("filter", "resample")
+CLICK_MARGINS = (0, 2, 4, 8)  # samples a declick mask is widened by on each side
 
 
 @dataclasses.dataclass
@@ -114,4 +115,33 @@ def _transition(clean, generator, sample_rate, record):
                                    min_context_seconds=context, record=record)
 
 
-_TASK_FUNCTIONS = {"inpaint": _inpaint, "bandwidth": _bandwidth, "transition": _transition}
+def _declip(clean, generator, sample_rate, record):
+    """Hard clipping at 10-90 % of the item's peak (a third of the items asymmetric); the
+    degraded input keeps the clipped values, which carry each sample's sign and the level."""
+    return degradations.clipping(clean, generator, level_range=(0.1, 0.9), asymmetric_share=0.3,
+                                 record=record)
+
+
+def _declick(clean, generator, sample_rate, record):
+    """Sparse clicks or dense crackle (or both); the covered samples, widened by 0-8 samples
+    on each side as a detector's margin would, are masked and zeroed like gaps."""
+    batch = clean.shape[0]
+    device = clean.device
+    damaged, mask = degradations.clicks(clean, generator, sample_rate=sample_rate, record=record)
+    dense, dense_mask = degradations.crackle(clean, generator, sample_rate=sample_rate)
+    kind = _random.integers(generator, (batch,), 0, 3, device).view(batch, 1, 1)  # 0, 1, both
+    crackle_part = dense - clean
+    damaged = torch.where(kind == 0, damaged, torch.where(kind == 1, dense, damaged + crackle_part))
+    mask = torch.where(kind == 0, mask, torch.where(kind == 1, dense_mask, mask * dense_mask))
+    margins = torch.tensor(CLICK_MARGINS, device=device)
+    margin = margins[_random.integers(generator, (batch,), 0, len(CLICK_MARGINS), device)]
+    widened = mask
+    for width in CLICK_MARGINS[1:]:  # per-item choice without a host sync
+        covered = torch.nn.functional.max_pool1d(1 - mask, 2 * width + 1, stride=1, padding=width)
+        widened = torch.where(margin.view(batch, 1, 1) == width, 1 - covered, widened)
+    record.update(click_kind=kind.flatten(), margin_samples=margin)
+    return damaged * widened, widened
+
+
+_TASK_FUNCTIONS = {"inpaint": _inpaint, "bandwidth": _bandwidth, "transition": _transition,
+                   "declip": _declip, "declick": _declick}

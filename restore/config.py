@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 MODEL_RATE = 48_000  # Hz: the rate the network works at
 
 # Task ids are part of the model's conditioning: never reorder, only append.
-TASKS: tuple[str, ...] = ("inpaint", "bandwidth", "transition")
+TASKS: tuple[str, ...] = ("inpaint", "bandwidth", "transition", "declip", "declick")
 TASK_ID: dict[str, int] = {name: index for index, name in enumerate(TASKS)}
 
 T = TypeVar("T")
@@ -147,7 +147,7 @@ class TrainConfig:
     ckpt_every: int = 1000  # steps between checkpoints (also the data-stream segment length)
     val_clips: int = 16  # fixed validation pairs
     val_steps: int = 8  # sampler steps for the validation LSD
-    task_weights: tuple[float, ...] = (1.0, 1.0, 1.0)  # relative frequency of each task
+    task_weights: tuple[float, ...] = (1.0,) * len(TASKS)  # relative frequency of each task
 
 
 @dataclass(frozen=True)

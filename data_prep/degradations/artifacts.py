@@ -23,17 +23,32 @@ def clipping(
     generator: torch.Generator,
     *,
     level_range: tuple[float, float] = (0.1, 0.8),
+    asymmetric_share: float = 0.0,
+    asymmetry: tuple[float, float] = (0.6, 1.0),
     record: dict | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Hard-clip each item at ``level`` (uniform in ``level_range``) times its own peak."""
+    """Hard-clip each item at ``level`` (uniform in ``level_range``) times its own peak.
+
+    A share ``asymmetric_share`` of the items clips its negative half at a different level:
+    ``level`` times a factor uniform in ``asymmetry``, applied to one randomly chosen polarity
+    (converters and tape stages often clip one polarity first). The mask is 0 where a sample
+    reached its polarity's level.
+    """
     batch = audio.shape[0]
-    ratio = _random.uniform(generator, (batch,), *level_range, audio.device)
+    device = audio.device
+    ratio = _random.uniform(generator, (batch,), *level_range, device)
+    factor = _random.uniform(generator, (batch,), *asymmetry, device)
+    lopsided = _random.uniform(generator, (batch,), 0.0, 1.0, device) < asymmetric_share
+    factor = torch.where(lopsided, factor, torch.ones_like(factor))
+    flip = _random.integers(generator, (batch,), 0, 2, device).bool()
     peak = audio.abs().amax(dim=(1, 2))
-    level = (ratio * peak).view(batch, 1, 1)
-    degraded = torch.maximum(torch.minimum(audio, level), -level)
-    mask = (audio.abs() < level).all(dim=1, keepdim=True).float()
+    level = ratio * peak
+    upper = torch.where(flip, level * factor, level).view(batch, 1, 1)
+    lower = -torch.where(flip, level, level * factor).view(batch, 1, 1)
+    degraded = torch.maximum(torch.minimum(audio, upper), lower)
+    mask = ((audio < upper) & (audio > lower)).all(dim=1, keepdim=True).float()
     if record is not None:
-        record.update(clip_level=level.flatten())
+        record.update(clip_level=upper.flatten(), clip_level_negative=lower.flatten())
     return degraded, mask
 
 

@@ -35,21 +35,44 @@ def known_data_projection(
 ) -> Callable[[torch.Tensor], torch.Tensor]:
     """The default consistency hook for a batch of mixed tasks.
 
-    inpaint / transition items: samples with mask 1 are set from ``degraded`` exactly
+    inpaint / transition / declick items: samples with mask 1 are set from ``degraded`` exactly
     (``estimate * (1 - mask) + degraded * mask``, so soft masks blend). bandwidth items: the band
     below ``cutoff_hz`` comes from ``degraded`` through the linear-phase crossover of
-    :func:`restore.dsp.crossover`, the band above from the estimate. All ``[batch, 1, time]``.
+    :func:`restore.dsp.crossover`, the band above from the estimate. declip items additionally
+    keep the observation's constraint on the clipped samples (mask 0): see
+    :func:`clip_constraint`. All ``[batch, 1, time]``.
     """
     # made once, not per call: a tensor built from a list is a host-to-device copy (a CUDA sync)
     index = (task_id == TASK_ID["bandwidth"]).nonzero().flatten().to(degraded.device)
     has_band_items = index.numel() > 0
     cutoff_hz = torch.as_tensor(cutoff_hz, dtype=torch.float32, device=degraded.device)
 
+    declip_items = (task_id == TASK_ID["declip"]).to(degraded.device).reshape(-1, 1, 1)
+
     def project(estimate: torch.Tensor) -> torch.Tensor:
         projected = estimate * (1 - mask) + degraded * mask
+        projected = clip_constraint(projected, degraded, (mask < 0.5) & declip_items)
         if has_band_items:
             banded = crossover(degraded[index], estimate[index], cutoff_hz[index], rate)
             projected = projected.index_copy(0, index, banded.to(projected.dtype))
         return projected
 
     return project
+
+
+def clip_constraint(
+    estimate: torch.Tensor, degraded: torch.Tensor, clipped: torch.Tensor
+) -> torch.Tensor:
+    """Declipping's observation constraint (the sign-and-level projection).
+
+    Where ``clipped`` (bool, broadcastable to ``[batch, 1, time]``) is true, the observed sample
+    ``degraded`` sits at the clip level, so the true sample has the same sign and at least that
+    magnitude: positive clipped samples become ``max(estimate, degraded)``, negative ones
+    ``min(estimate, degraded)``. Elsewhere ``estimate`` is returned unchanged. This is the
+    Euclidean projection onto the consistent set (as in consistent iterative hard thresholding,
+    Kitic et al. 2015), so it is idempotent and commutes with positive level scaling.
+    """
+    above = torch.maximum(estimate, degraded.to(estimate.dtype))
+    below = torch.minimum(estimate, degraded.to(estimate.dtype))
+    bounded = torch.where(degraded > 0, above, below)
+    return torch.where(clipped, bounded, estimate)
