@@ -50,7 +50,8 @@ class ClipDataset(IterableDataset):
         starts = [base[clip["shard"]] + clip["offset"] for clip in clips]
         frames = [clip["frames"] for clip in clips]
         name = f"{corpus_dir}:{split}"
-        self._setup(buffer, INT16_SCALE, starts, frames, clip_samples, seed, name)
+        sources = [clip.get("source", "") for clip in clips]
+        self._setup(buffer, INT16_SCALE, starts, frames, clip_samples, seed, name, sources)
 
     @classmethod
     def from_tensors(
@@ -65,19 +66,71 @@ class ClipDataset(IterableDataset):
         dataset._setup(buffer, 1.0, starts, [len(c) for c in flat], clip_samples, seed, "tensors")
         return dataset
 
-    def _setup(self, buffer, scale, starts, frames, clip_samples, seed, name) -> None:
+    def _setup(self, buffer, scale, starts, frames, clip_samples, seed, name,
+               sources=None) -> None:
         if clip_samples < 1:
             raise ValueError(f"clip_samples must be positive, got {clip_samples}")
-        usable = [(start, count) for start, count in zip(starts, frames, strict=True)
+        sources = sources or [""] * len(starts)
+        usable = [(start, count, source)
+                  for start, count, source in zip(starts, frames, sources, strict=True)
                   if count >= clip_samples]
         if not usable:
             raise RestoreError(name, f"no clip of at least {clip_samples} samples")
         self.buffer = buffer
         self.scale = scale
-        self.clip_starts = torch.tensor([start for start, _ in usable], dtype=torch.long)
-        self.clip_frames = torch.tensor([count for _, count in usable], dtype=torch.long)
+        self.clip_starts = torch.tensor([start for start, _, _ in usable], dtype=torch.long)
+        self.clip_frames = torch.tensor([count for _, count, _ in usable], dtype=torch.long)
+        self.clip_sources = [source for _, _, source in usable]
+        self.clip_weights = torch.ones(len(usable), dtype=torch.float64)
         self.clip_samples = int(clip_samples)
         self.seed = int(seed)
+
+    def balance_sources(self, exponent: float) -> ClipDataset:
+        """Weight clips for :meth:`draw` so that source ``s`` with ``n_s`` clips gets a share
+        of the draws proportional to ``n_s ** (1 - exponent)``: 0 keeps every clip equally
+        likely, 1 makes every source equally likely. Small sources of real recordings can so
+        weigh more than hours of rendered MIDI. Returns self."""
+        counts: dict[str, int] = {}
+        for source in self.clip_sources:
+            counts[source] = counts.get(source, 0) + 1
+        self.clip_weights = torch.tensor(
+            [counts[source] ** -float(exponent) for source in self.clip_sources],
+            dtype=torch.float64, device=self.clip_starts.device)
+        return self
+
+    def source_shares(self) -> dict[str, float]:
+        """Expected share of :meth:`draw`'s clips per source."""
+        weights = self.clip_weights.cpu()
+        total = float(weights.sum())
+        shares: dict[str, float] = {}
+        for source, weight in zip(self.clip_sources, weights.tolist(), strict=True):
+            shares[source] = shares.get(source, 0.0) + weight / total
+        return shares
+
+    def to(self, device: torch.device | str) -> ClipDataset:
+        """Move the audio and the clip table to ``device`` (e.g. the training GPU, so that
+        :meth:`draw` cuts clips there with no host work). Returns self."""
+        self.buffer = self.buffer.to(device)
+        self.clip_starts = self.clip_starts.to(device)
+        self.clip_frames = self.clip_frames.to(device)
+        self.clip_weights = self.clip_weights.to(device)
+        return self
+
+    def draw(self, generator: torch.Generator, batch: int) -> torch.Tensor:
+        """``batch`` random crops ``[batch, 1, clip_samples]`` float32 on the buffer's device.
+
+        Clips are drawn with :meth:`balance_sources`' weights, offsets uniformly; every
+        random number comes from ``generator`` (on the buffer's device), so a step's batch is
+        a function of the generator's seed alone. No host synchronisation.
+        """
+        device = self.buffer.device
+        picks = torch.multinomial(self.clip_weights, batch, replacement=True,
+                                  generator=generator)
+        room = (self.clip_frames[picks] - self.clip_samples + 1).double()
+        uniform = torch.rand(batch, generator=generator, device=device, dtype=torch.float64)
+        starts = self.clip_starts[picks] + (uniform * room).long()
+        index = starts[:, None] + torch.arange(self.clip_samples, device=device)
+        return (self.buffer[index].float() * self.scale).unsqueeze(1)
 
     @property
     def seconds(self) -> float:

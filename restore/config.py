@@ -141,7 +141,7 @@ class TrainConfig:
     bf16: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     compile: bool = False  # torch.compile the network on CUDA
     seed: int = 0  # seeds weights, data order, pairs and noise
-    num_workers: int = 4  # DataLoader workers (0 = load in the main process)
+    source_balance: float = 0.0  # 0: every clip equally likely; 1: every source equally likely
     log_every: int = 50  # steps between log lines
     val_every: int = 1000  # steps between validation passes
     ckpt_every: int = 1000  # steps between checkpoints (also the data-stream segment length)

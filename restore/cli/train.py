@@ -69,9 +69,13 @@ class _ProgressBar:
               help="Stop after this many minutes, with a checkpoint.")
 @click.option("--max-steps", type=int, default=None, help="Stop at this step, with a checkpoint.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--init-from", type=click.Path(path_type=Path), default=None,
+              help="Start a new run from this model file's weights (e.g. the shipped default, "
+                   "restore/models/default.safetensors); the config may add tasks.")
 @click.pass_context
 def train(ctx: click.Context, data_dir: Path, config_path: Path, out_dir: Path, resume: bool,
-          max_minutes: float | None, max_steps: int | None, device: str) -> None:
+          max_minutes: float | None, max_steps: int | None, device: str,
+          init_from: Path | None) -> None:
     """Train (or resume) a model on a corpus. Multi-GPU: launch with torchrun."""
     from data_prep.dataset import ClipDataset
     from restore.training.loop import TrainOptions
@@ -79,7 +83,8 @@ def train(ctx: click.Context, data_dir: Path, config_path: Path, out_dir: Path, 
 
     run = read_run_config(config_path)
     options = TrainOptions(out_dir=out_dir, resume=resume, max_minutes=max_minutes,
-                           max_steps=max_steps, device=device, data_id=manifest_id(data_dir))
+                           max_steps=max_steps, device=device, data_id=manifest_id(data_dir),
+                           init_from=init_from)
 
     def make_dataset(split: str, seed: int) -> ClipDataset:
         return ClipDataset(data_dir, split, run.train.clip_samples, seed)

@@ -1,14 +1,15 @@
 """The training loop, top to bottom: setup, (resume), step, log, validate, checkpoint, exit.
 
-Exactness of resume: the random draws of step ``k`` (pairs, sigmas, noise) come from a
-generator seeded by (seed, rank, k); the clip stream restarts every ``ckpt_every`` steps from a
-seed of (seed, segment), and a resumed run skips the batches of its segment it already used.
-So a run stopped and resumed at any step continues exactly as an uninterrupted one.
+Exactness of resume: every random draw of step ``k`` (which clips, where they are cut, the
+pairs, sigmas and noise) comes from a generator seeded by (seed, rank, k), so a run stopped
+and resumed at any step continues exactly as an uninterrupted one.
+
+The training split lives on the training device (``ClipDataset.to``) and clips are cut there
+(``ClipDataset.draw``): no DataLoader, no per-step host work beyond launching kernels.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import signal
 import time
@@ -20,17 +21,17 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, IterableDataset
 
+from data_prep.dataset import ClipDataset
 from data_prep.pairs import make_batch
-from restore.checkpoint import LoadedModel, build_denoiser, save_model
+from restore.checkpoint import LoadedModel, atomic_write, build_denoiser, save_model
 from restore.config import MODEL_RATE, TASKS, RunConfig
 from restore.diffusion import Denoiser
 from restore.diffusion.conditioning import known_data_projection, level_scale
 from restore.errors import RestoreError
 from restore.training import distributed
 from restore.training.logs import RunLog
-from restore.training.resume import resume_or_start
+from restore.training.resume import initialise_from, resume_or_start
 from restore.training.state import (
     EMA,
     MODEL_FILE,
@@ -42,8 +43,9 @@ from restore.training.state import (
 )
 from restore.training.validation import Validator, unknown_fraction
 
-DatasetFactory = Callable[[str, int], IterableDataset]  # (split, seed) -> endless clip stream
-SEGMENT_SEED = 100_003  # dataset seed of segment j: seed * SEGMENT_SEED + j
+DatasetFactory = Callable[[str, int], ClipDataset]  # (split, seed) -> the split's clips
+COMPILE_CACHE_FILE = "compile_cache.bin"  # torch.compile artefacts, carried between machines
+STOP_CHECK_EVERY = 10  # steps between the ranks' agreement on stopping (DDP only)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class TrainOptions:
     max_steps: int | None = None  # stop (with a checkpoint) at this step
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:N"
     data_id: str = ""  # hash of the training data's manifest, for the model card
+    init_from: Path | None = None  # a fresh run starts from this model file's weights
 
 
 class _Objective(nn.Module):
@@ -68,13 +71,6 @@ class _Objective(nn.Module):
     def forward(self, clean, noise, sigma, project, fraction, **conditioning):
         return self.denoiser.loss(clean, noise, sigma, project=project,
                                   unknown_fraction=fraction, **conditioning)
-
-
-def _leave_signals_to_main(worker_id: int) -> None:
-    """DataLoader workers ignore SIGINT/SIGTERM (``timeout`` signals the whole process group):
-    the main process finishes its step, writes a checkpoint, then shuts them down."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def lr_factor(step: int, warmup: int, total: int, floor: float) -> float:
@@ -114,6 +110,9 @@ class Trainer:
     # ---- setup ------------------------------------------------------------------------------
     def _build(self) -> None:
         config = self.train_config
+        if len(config.task_weights) > self.run_config.model.num_tasks:
+            raise RestoreError(None, f"task_weights name {len(config.task_weights)} tasks, the "
+                               f"model has {self.run_config.model.num_tasks}")
         torch.manual_seed(config.seed)  # identical initial weights on every rank
         denoiser = build_denoiser(self.run_config.model, self.run_config.diffusion)
         self.network = denoiser.network.to(self.device)
@@ -130,6 +129,7 @@ class Trainer:
             torch.backends.cudnn.benchmark = True
             torch.set_float32_matmul_precision("high")  # TF32 for what autocast leaves in fp32
         if config.compile and self.use_cuda:
+            self._load_compile_cache()
             network = torch.compile(network)  # parameters stay shared with self.network
         self.denoiser = Denoiser(network, self.run_config.diffusion)
         objective = _Objective(self.denoiser)
@@ -144,8 +144,12 @@ class Trainer:
             self.out_dir, self.options.resume, self.run_config, network=self.network,
             ema=self.ema, optimizer=self.optimizer, scheduler=self.scheduler, device=self.device)
         self.resumed = {**resumed, "step": self.step} if resumed else {}
+        self.lineage = resumed.get("init_from")  # the model this run started from, if any
         if self.step == 0:
             self.log.clear()  # a fresh run does not append to an earlier attempt's logs
+            if self.options.init_from is not None:
+                self.lineage = initialise_from(self.options.init_from, self.run_config,
+                                               network=self.network, ema=self.ema)["init_from"]
         data_ids = list(resumed.get("data_ids", []))
         if self.options.data_id and self.options.data_id not in data_ids:
             data_ids.append(self.options.data_id)
@@ -167,32 +171,21 @@ class Trainer:
         return Validator(clean, pairs, self.run_config.diffusion, config.seed)
 
     # ---- data -------------------------------------------------------------------------------
-    def _batches(self):
-        """Endless clean batches ``[batch, 1, clip_samples]`` for steps ``self.step`` onwards."""
-        config, segment_steps = self.train_config, self.train_config.ckpt_every
-        base = self.make_dataset("train", config.seed)
-        step = self.step
-        while True:
-            segment = step // segment_steps
-            dataset = copy.copy(base)  # shares the audio buffer; only the seed changes
-            dataset.seed = config.seed * SEGMENT_SEED + segment
-            loader = DataLoader(dataset, batch_size=config.batch_size,
-                                num_workers=config.num_workers, pin_memory=self.use_cuda,
-                                worker_init_fn=_leave_signals_to_main)
-            iterator = iter(loader)
-            for _ in range(step - segment * segment_steps):  # resumed mid-segment: skip
-                next(iterator)
-            for _ in range((segment + 1) * segment_steps - step):
-                yield next(iterator)
-            step = (segment + 1) * segment_steps
-            del iterator  # shuts the segment's workers down
+    def _load_training_clips(self) -> ClipDataset:
+        """The train split on the training device, source-balanced as the config asks."""
+        clips = self.make_dataset("train", self.train_config.seed).to(self.device)
+        clips.balance_sources(self.train_config.source_balance)
+        self._emit({"event": "data", "seconds": round(clips.seconds, 1),
+                    "source_shares": {k: round(v, 4) for k, v in clips.source_shares().items()}})
+        return clips
 
     # ---- one optimiser step -----------------------------------------------------------------
-    def _train_step(self, clean: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """One optimiser step; returns ``(loss, grad_norm, per-task loss sums [3],
-        per-task item counts [3])``, all still on the device (no sync)."""
+    def _train_step(self, clips: ClipDataset) -> tuple[torch.Tensor, ...]:
+        """One optimiser step; returns ``(loss, grad_norm, per-task loss sums [tasks],
+        per-task item counts [tasks])``, all still on the device (no sync)."""
         config = self.train_config
         generator = step_generator(config.seed, self.processes.rank, self.step, self.device)
+        clean = clips.draw(generator, config.batch_size)
         pairs = make_batch(clean, generator, task_weights=config.task_weights)
         scale = level_scale(pairs.degraded, pairs.mask, self.run_config.diffusion)
         clean, degraded = clean / scale, pairs.degraded / scale
@@ -220,7 +213,8 @@ class Trainer:
     # ---- the loop ---------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         config, options = self.train_config, self.options
-        last_step = min(config.total_steps, options.max_steps or config.total_steps)
+        last_step = min(config.total_steps, config.total_steps if options.max_steps is None
+                        else options.max_steps)
         deadline = (self.started + 60 * options.max_minutes  # counts setup and compilation
                     if options.max_minutes is not None else math.inf)
         self._emit({"event": "start", "step": self.step, "total": last_step})
@@ -252,16 +246,17 @@ class Trainer:
 
     def _loop(self, last_step: int, deadline: float, interrupted: list) -> None:
         config = self.train_config
-        batches = self._batches()
+        clips = self._load_training_clips()
         window_loss = torch.zeros((), device=self.device)
         window_tasks = torch.zeros(2, len(TASKS), device=self.device)  # loss sums, item counts
         window_steps, window_start, last_saved = 0, time.monotonic(), self.step
         while self.step < last_step:
-            if self.processes.agree(bool(interrupted) or time.monotonic() > deadline):
+            # ranks agree on stopping every few steps only: agreeing is a sync point under DDP
+            check = self.processes.world == 1 or self.step % STOP_CHECK_EVERY == 0
+            if check and self.processes.agree(bool(interrupted) or time.monotonic() > deadline):
                 self.stop_reason = "interrupted" if interrupted else "max-minutes"
                 break
-            clean = next(batches).to(self.device, non_blocking=True)
-            loss, grad_norm, task_sums, task_counts = self._train_step(clean)
+            loss, grad_norm, task_sums, task_counts = self._train_step(clips)
             self.step += 1
             window_loss += loss
             window_tasks[0] += task_sums
@@ -282,6 +277,7 @@ class Trainer:
                 last_saved, window_start = self.step, time.monotonic()
         if self.step != last_saved or not (self.out_dir / STATE_FILE).exists():
             self.checkpoint()
+        self._save_compile_cache()
         self._emit({"event": "stop", "step": self.step, "reason": self.stop_reason or "done"})
 
     def _log_window(self, window_loss, window_tasks, steps: int, elapsed: float,
@@ -313,20 +309,25 @@ class Trainer:
 
     def checkpoint(self) -> None:
         if self.processes.is_main:
+            seen = self.step * self.train_config.batch_size * self.processes.world
+            base = self.lineage or {}
             card = {
                 "name": self.out_dir.name,
                 "train_config": self.run_config.to_json_dict()["train"],
-                "training_data": self.data_ids,
+                "training_data": list(base.get("training_data", [])) + self.data_ids,
                 "tasks": list(TASKS),
                 "sample_rate": MODEL_RATE,
-                "samples_seen": self.step * self.train_config.batch_size * self.processes.world,
+                "samples_seen": seen + int(base.get("samples_seen") or 0),
+                "samples_seen_this_run": seen,
                 "world_size": self.processes.world,
                 "validation": {k: v for k, v in self.last_validation.items() if k != "event"},
             }
+            if self.lineage:
+                card["init_from"] = self.lineage
             denoiser = Denoiser(self.ema.network, self.run_config.diffusion)
             save_model(self.out_dir / MODEL_FILE, denoiser, self.run_config.model,
                        step=self.step, card=card)
-            extra = {"data_ids": self.data_ids}
+            extra = {"data_ids": self.data_ids, "init_from": self.lineage}
             save_state(self.out_dir / STATE_FILE, network=self.network, ema=self.ema,
                        optimizer=self.optimizer, scheduler=self.scheduler, step=self.step,
                        run_config=self.run_config.to_json_dict(), extra=extra)
@@ -335,6 +336,23 @@ class Trainer:
             self._emit({"event": "checkpoint", "step": self.step,
                         "path": str(self.out_dir / MODEL_FILE)})
         self.processes.barrier()
+
+    # ---- compilation cache: a fresh machine skips most of torch.compile's start-up ------------
+    def _load_compile_cache(self) -> None:
+        path = self.out_dir / COMPILE_CACHE_FILE
+        if path.is_file():
+            try:
+                torch.compiler.load_cache_artifacts(path.read_bytes())
+            except Exception as error:  # noqa: BLE001 - a stale cache only costs compile time
+                self._emit({"event": "compile_cache", "loaded": False, "error": str(error)[:200]})
+
+    def _save_compile_cache(self) -> None:
+        if not (self.train_config.compile and self.use_cuda and self.processes.is_main):
+            return
+        artifacts = torch.compiler.save_cache_artifacts()
+        if artifacts is not None:
+            atomic_write(self.out_dir / COMPILE_CACHE_FILE,
+                         lambda temp: temp.write_bytes(artifacts[0]))
 
     def _emit(self, record: dict[str, Any]) -> None:
         if record["event"] != "step":

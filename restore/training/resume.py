@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from restore.checkpoint import load_model
-from restore.config import RunConfig
+from restore.config import TASK_ID, RunConfig, to_dict
 from restore.errors import ModelError, RestoreError
 from restore.training.state import (
     MODEL_FILE,
@@ -67,3 +67,35 @@ def _restore_compact(out_dir: Path, state, network, ema, scheduler):
         warnings.simplefilter("ignore")
         scheduler.step()  # sets the learning rate of step `step`
     return step, {**state["extra"], "exact": False}
+
+
+def initialise_from(path: Path, run: RunConfig, *, network, ema) -> dict[str, Any]:
+    """Start a fresh run from a trained model's (EMA) weights, e.g. the shipped default.
+
+    The model file must have the run's architecture, except that the run may know more tasks
+    (task ids are only ever appended): the new rows of the task embedding start as copies of the
+    inpainting row, the nearest existing task (declick and declip fill masked samples too).
+    Network and EMA both start at the given weights; optimizer and schedule start fresh.
+    Returns what the model card should remember: the base model's steps, clips seen, data.
+    """
+    try:
+        base = load_model(path)
+    except ModelError as error:
+        raise RestoreError(path, f"--init-from: {error.reason}") from None
+    old, new = to_dict(base.config), to_dict(run.model)
+    if {**old, "num_tasks": 0} != {**new, "num_tasks": 0} or old["num_tasks"] > new["num_tasks"]:
+        raise RestoreError(path, "--init-from: the model's architecture differs from the config's "
+                           "(only more tasks are allowed)")
+    weights = base.denoiser.network.state_dict()
+    table = network.state_dict()["embedding.task.weight"].clone()
+    known = weights["embedding.task.weight"]
+    table[: known.shape[0]] = known
+    table[known.shape[0]:] = known[TASK_ID["inpaint"]]
+    weights["embedding.task.weight"] = table
+    weights = {name: tensor.float() for name, tensor in weights.items()}
+    network.load_state_dict(weights)
+    ema.network.load_state_dict(weights)
+    card = base.card
+    return {"init_from": {"path": str(path), "sha256": base.sha256, "steps": card.get("steps"),
+                          "samples_seen": card.get("samples_seen", 0),
+                          "tasks": card.get("tasks"), "training_data": card.get("training_data", [])}}

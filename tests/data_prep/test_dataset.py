@@ -83,3 +83,18 @@ def test_ranks_draw_different_streams(monkeypatch):
     monkeypatch.setenv("RANK", "1")
     assert dataset.stream_id() == 1
     assert not torch.equal(first, next(iter(dataset)))
+
+
+def test_draw_cuts_seeded_crops_and_balances_sources():
+    clips = ramp_clips()
+    dataset = ClipDataset.from_tensors(clips, 100, 0)
+    dataset.clip_sources = ["big", "big", "small"]
+    first = dataset.draw(torch.Generator().manual_seed(3), 8)
+    assert first.shape == (8, 1, 100)
+    assert torch.equal(first, dataset.draw(torch.Generator().manual_seed(3), 8))
+    assert torch.all(first[:, 0, 1:] - first[:, 0, :-1] == 1)  # contiguous pieces of one clip
+    assert dataset.balance_sources(1.0).source_shares() == pytest.approx({"big": 0.5,
+                                                                          "small": 0.5})
+    drawn = dataset.draw(torch.Generator().manual_seed(4), 4000)[:, 0, 0] // 10_000
+    assert (drawn == 2).float().mean().item() == pytest.approx(0.5, abs=0.03)
+    assert dataset.balance_sources(0.0).source_shares()["small"] == pytest.approx(1 / 3)

@@ -16,23 +16,32 @@ def clean_batch(batch: int = 12, samples: int = RATE) -> torch.Tensor:
 
 
 def test_batch_contract():
-    clean = clean_batch()
+    clean = clean_batch(batch=24)
     pairs = make_batch(clean, torch.Generator().manual_seed(1))
     assert pairs.degraded.shape == clean.shape and pairs.mask.shape == clean.shape
-    assert pairs.task_id.dtype == torch.long and pairs.task_id.shape == (12,)
-    assert pairs.cutoff_hz.shape == (12,) and pairs.cutoff_hz.dtype == torch.float32
+    assert pairs.task_id.dtype == torch.long and pairs.task_id.shape == (24,)
+    assert pairs.cutoff_hz.shape == (24,) and pairs.cutoff_hz.dtype == torch.float32
     assert set(pairs.task_id.tolist()) == set(TASK_ID.values())
-    for item in range(12):
+    for item in range(24):
         task = pairs.task_id[item].item()
-        mask, degraded = pairs.mask[item], pairs.degraded[item]
+        mask, degraded, reference = pairs.mask[item], pairs.degraded[item], clean[item]
         if task == TASK_ID["bandwidth"]:
             assert torch.all(mask == 1)
             assert 2000 <= pairs.cutoff_hz[item] <= 20000
+            continue
+        assert pairs.cutoff_hz[item] == RATE / 2
+        assert (mask == 0).any() or task == TASK_ID["declick"]  # a sparse item may miss clicks
+        if task == TASK_ID["declip"]:  # clipped samples keep the sign, at most the true size
+            clipped = degraded[mask == 0]
+            assert torch.all(torch.sign(clipped) == torch.sign(reference[mask == 0]))
+            assert torch.all(clipped.abs() <= reference[mask == 0].abs())
+            assert torch.equal(degraded[mask == 1], reference[mask == 1])
+        elif task == TASK_ID["declick"]:  # reliable samples are the damaged audio's: clicks sit
+            assert torch.all(degraded[mask == 0] == 0)  # under the mask, nearly everything else
+            assert (degraded[mask == 1] == reference[mask == 1]).float().mean() > 0.99
         else:
-            assert pairs.cutoff_hz[item] == RATE / 2
-            assert (mask == 0).any()
             assert torch.all(degraded[mask == 0] == 0)
-            assert torch.equal(degraded[mask == 1], clean[item][mask == 1])
+            assert torch.equal(degraded[mask == 1], reference[mask == 1])
 
 
 def test_same_seed_same_batch_and_clean_untouched():
@@ -54,7 +63,7 @@ def test_single_task_and_short_clips(task):
 
 def test_task_weights_and_unknown_task():
     pairs = make_batch(clean_batch(), torch.Generator().manual_seed(3),
-                       task_weights=[0.0, 1.0, 0.0])
+                       task_weights=[0.0, 1.0, 0.0, 0.0, 0.0])
     assert torch.all(pairs.task_id == TASK_ID["bandwidth"])
     with pytest.raises(ValueError):
         make_batch(clean_batch(), torch.Generator(), tasks=["denoise"])

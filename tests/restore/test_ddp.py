@@ -11,6 +11,7 @@ import torch.multiprocessing as mp
 
 from restore.training import distributed
 from restore.training.loop import Trainer, TrainOptions
+from restore.training.state import step_generator
 
 
 def _free_port() -> int:
@@ -30,7 +31,8 @@ def _worker(rank: int, out_dir: str, port: int) -> None:
         options = TrainOptions(out_dir=Path(out_dir) / "run", device="cpu")
         trainer = Trainer(tiny_run(total_steps=3, batch_size=2), factory, options, processes,
                           None)
-        first_batch = next(trainer._batches())
+        generator = step_generator(trainer.train_config.seed, rank, 0, torch.device("cpu"))
+        first_batch = factory("train", 0).draw(generator, 2)  # what this rank trains on first
         trainer.run()
         torch.save({"network": trainer.network.state_dict(), "batch": first_batch},
                    Path(out_dir) / f"rank{rank}.pt")

@@ -143,3 +143,17 @@ def test_generate_rejects_bad_shapes_and_sampler() -> None:
     with pytest.raises(ValueError, match="sampler"):
         generate(model, torch.zeros(1, 1, 100), torch.zeros(1, 1, 100), torch.tensor([0]),
                  torch.tensor([1.0]), steps=2, sampler="nope")
+
+
+def test_declip_projection_keeps_sign_and_level_and_known_samples() -> None:
+    observed = torch.tensor([[[0.2, 0.5, 0.5, -0.1, -0.4, -0.4, 0.3]]])
+    mask = torch.tensor([[[1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0]]])
+    project = known_data_projection(observed, mask, torch.tensor([TASK_ID["declip"]]),
+                                    torch.tensor([24_000.0]))
+    estimate = torch.tensor([[[9.0, 0.1, 0.8, 9.0, -0.9, 0.3, 9.0]]])
+    projected = project(estimate)
+    assert torch.equal(projected, torch.tensor([[[0.2, 0.5, 0.8, -0.1, -0.9, -0.4, 0.3]]]))
+    assert torch.equal(project(projected), projected)  # a projection: idempotent
+    inpaint = known_data_projection(observed, mask, torch.tensor([TASK_ID["inpaint"]]),
+                                    torch.tensor([24_000.0]))
+    assert inpaint(estimate)[0, 0, 1].item() == pytest.approx(0.1)  # no constraint there

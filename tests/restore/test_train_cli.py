@@ -51,8 +51,8 @@ def write_synthetic_corpus(corpus: Path, train_seconds: float, valid_seconds: fl
 def test_cli_trains_resumes_and_writes_a_loadable_model(tmp_path: Path) -> None:
     corpus = write_synthetic_corpus(tmp_path / "corpus", 8.0, 4.0)
     run = RunConfig(model=ModelConfig.tiny(), train=TrainConfig(
-        batch_size=2, clip_samples=2048, num_workers=0, log_every=1, val_every=100,
-        ckpt_every=2, val_clips=2, val_steps=2, task_weights=(1.0, 0.0, 1.0)))
+        batch_size=2, clip_samples=2048, log_every=1, val_every=100,
+        ckpt_every=2, val_clips=2, val_steps=2, task_weights=(1.0, 0.0, 1.0, 1.0, 1.0)))
     config = tmp_path / "tiny.json"
     config.write_text(json.dumps(run.to_json_dict()))
     out = tmp_path / "run"
@@ -95,9 +95,9 @@ def test_ctrl_c_writes_a_checkpoint_and_exits_130(tmp_path: Path) -> None:
 
     corpus = write_synthetic_corpus(tmp_path / "corpus", 8.0, 4.0)
     run = RunConfig(model=ModelConfig.tiny(), train=TrainConfig(
-        batch_size=2, clip_samples=2048, num_workers=1, log_every=1, val_every=10_000,
+        batch_size=2, clip_samples=2048, log_every=1, val_every=10_000,
         ckpt_every=10_000, total_steps=10_000, val_clips=1, val_steps=1,
-        task_weights=(1.0, 0.0, 1.0)))
+        task_weights=(1.0, 0.0, 1.0, 1.0, 1.0)))
     config = tmp_path / "tiny.json"
     config.write_text(json.dumps(run.to_json_dict()))
     out = tmp_path / "run"
