@@ -26,6 +26,9 @@ BUNDLE = "bundle.json"
 BUNDLE_FORMAT = "restore-bundle"
 SF3 = Path("/usr/share/sounds/sf3/FluidR3Mono_GM.sf3")
 SF3_PACKAGE = "fluidr3mono-gm-soundfont"
+# further small General MIDI SoundFonts a bundle carries where installed (timbre variety);
+# each MIDI file is rendered with one SoundFont, chosen by a hash of its track id
+EXTRA_SOUNDFONTS = ((Path("/usr/share/sounds/sf2/TimGM6mb.sf2"), "timgm6mb-soundfont"),)
 RECORDINGS = "recordings"
 RATE = 48_000
 MAX_RENDER_SECONDS = 302.0  # MIDI files are cut at 300 s (recipes.scores.MAX_SECONDS)
@@ -149,14 +152,18 @@ def make_bundle(
     if old.get("midi_settings") == settings:  # MIDI already written: only add recordings
         midi, failures = old["midi"], old["skipped"]
     else:
-        shutil.copyfile(SF3, bundle_dir / SF3.name)
         midi, failures = write_midi(bundle_dir, scores, variants, seed, workers, callback)
+    soundfonts = []
+    for path, package in ((SF3, SF3_PACKAGE), *EXTRA_SOUNDFONTS):
+        if path == SF3 or path.exists():
+            shutil.copyfile(path, bundle_dir / path.name)
+            soundfonts.append({"file": path.name, "licence": package_licence(package)})
     if corpus_dir is not None:
         copy_recordings(Path(corpus_dir), bundle_dir / RECORDINGS, recordings_mib, seed)
     has_recordings = (bundle_dir / RECORDINGS / shards.MANIFEST).exists()
     description = {"format": BUNDLE_FORMAT, "version": 1, "seed": seed,
                    "midi_settings": settings,
-                   "soundfont": {"file": SF3.name, "licence": package_licence(SF3_PACKAGE)},
+                   "soundfonts": soundfonts,
                    "midi": midi, "skipped": failures,
                    "recordings": RECORDINGS if has_recordings else None}
     shards.write_json_atomic(bundle_dir / BUNDLE, description)
@@ -212,14 +219,19 @@ def render_midi(path: str, soundfont: str, seed: int) -> tuple[np.ndarray, int]:
 
 
 def bundle_tracks(bundle_dir: Path, description: dict) -> list[Track]:
-    """Tracks of a bundle's MIDI files, grouped by score for the split."""
-    soundfont = str(bundle_dir / description["soundfont"]["file"])
+    """Tracks of a bundle's MIDI files, grouped by score for the split; each is rendered with
+    one of the bundle's SoundFonts, chosen by a hash of its track id."""
+    soundfonts = description.get("soundfonts") or [description["soundfont"]]  # version 1 had one
     tracks = []
     for entry in description["midi"]:
         seed = zlib.crc32(entry["track"].encode())
-        loader = functools.partial(render_midi, str(bundle_dir / entry["file"]), soundfont, seed)
-        tracks.append(Track(entry["track"], "music21+tinysoundfont", entry["licence"], loader,
-                            {"orchestration": entry["params"]}, group=entry["group"]))
+        font = soundfonts[seed % len(soundfonts)]
+        loader = functools.partial(render_midi, str(bundle_dir / entry["file"]),
+                                   str(bundle_dir / font["file"]), seed)
+        licence = entry["licence"].split("; SoundFont:")[0] + f"; SoundFont: {font['licence']}"
+        tracks.append(Track(entry["track"], "music21+tinysoundfont", licence, loader,
+                            {"orchestration": entry["params"], "soundfont": font["file"]},
+                            group=entry["group"]))
     return tracks
 
 

@@ -15,7 +15,7 @@ from data_prep import degradations
 from data_prep.degradations import _random
 from restore.config import TASK_ID, TASKS
 
-BANDWIDTH_KINDS = ("filter", "resample")
+BANDWIDTH_KINDS = ("filter", "resample", "codec")
 CLICK_MARGINS = (0, 2, 4, 8)  # samples a declick mask is widened by on each side
 
 
@@ -47,8 +47,10 @@ def make_batch(
     """Degrade ``clean [B, 1, T]`` into a :class:`PairBatch`, one task per item.
 
     Tasks are drawn with ``task_weights`` (uniform by default). Inpaint: 1 to 4 gaps of
-    1 ms to 1 s, zero-filled. Bandwidth: half the items through a random IIR low-pass
-    (cutoff 2 to 20 kHz), half resampled down to 8 to 32 kHz and back; the mask is all ones.
+    1 ms to 1 s, zero-filled. Bandwidth: a third of the items through a random IIR low-pass
+    (cutoff 2 to 20 kHz), a third resampled down to 8 to 32 kHz and back, a third through the
+    codec-like band limit with spectral holes (cutoff 4 to 20 kHz); the mask is all ones.
+    Declip: hard clipping (see :func:`_declip`). Declick: clicks and crackle, masked and zeroed.
     Transition: one middle of 0.3 to 2 s cut out (ranges shrink with short clips so that
     each side keeps context). Same generator state and input -> identical batch.
     """
@@ -88,7 +90,8 @@ def _bandwidth(clean, generator, sample_rate, record):
     kind = _random.integers(generator, (batch,), 0, len(BANDWIDTH_KINDS), clean.device)
     degraded = torch.empty_like(clean)
     cutoff = torch.empty(batch, device=clean.device)
-    functions = (degradations.lowpass_filters, degradations.resample_down_up)
+    functions = (degradations.lowpass_filters, degradations.resample_down_up,
+                 degradations.codec_like)
     for number, function in enumerate(functions):
         chosen = (kind == number).nonzero().flatten()
         if chosen.numel() == 0:
@@ -145,3 +148,19 @@ def _declick(clean, generator, sample_rate, record):
 
 _TASK_FUNCTIONS = {"inpaint": _inpaint, "bandwidth": _bandwidth, "transition": _transition,
                    "declip": _declip, "declick": _declick}
+
+
+def gate_silence(clean: torch.Tensor, generator: torch.Generator, share: float = 0.1,
+                 sample_rate: int = 48_000) -> torch.Tensor:
+    """Digital silence in a ``share`` of the items: one stretch of 0.05 to 1 s set to exactly
+    zero (a gated pause, a lead-in), so that the model learns that silence stays silent.
+    ``clean [B, 1, T]`` -> a new tensor; the other items are unchanged. No host sync."""
+    batch, _, length = clean.shape
+    device = clean.device
+    chosen = _random.uniform(generator, (batch, 1, 1), 0.0, 1.0, device) < share
+    seconds = _random.log_uniform(generator, (batch, 1, 1), 0.05, 1.0, device)
+    width = (seconds * sample_rate).clamp(max=length // 2)
+    start = _random.uniform(generator, (batch, 1, 1), 0.0, 1.0, device) * (length - width)
+    time = torch.arange(length, device=device).view(1, 1, -1)
+    silent = chosen & (time >= start) & (time < start + width)
+    return torch.where(silent, torch.zeros_like(clean), clean)

@@ -9,6 +9,7 @@ from data_prep.degradations.artifacts import clicks, clipping, crackle, hiss, hu
 from data_prep.degradations.band import (
     PROTOTYPES,
     RESAMPLE_RATES,
+    codec_like,
     lowpass_filters,
     resample_down_up,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "clicks",
     "clipping",
     "codec_band_limit",
+    "codec_like",
     "crackle",
     "gaps",
     "hiss",

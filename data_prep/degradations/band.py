@@ -181,3 +181,49 @@ def _down_up(audio: torch.Tensor, rate: int, low_rate: int, cheap: bool) -> torc
     if up.shape[-1] < length:
         up = torch.nn.functional.pad(up, (0, length - up.shape[-1]))
     return up[..., :length]
+
+
+CODEC_FFT = 1024  # STFT size of the codec-like degradation (AAC's long-block resolution)
+
+
+def codec_like(
+    audio: torch.Tensor,
+    generator: torch.Generator,
+    *,
+    sample_rate: int = 48_000,
+    min_cutoff_hz: float = 4_000.0,
+    max_cutoff_hz: float = 20_000.0,
+    floor_db: tuple[float, float] = (-70.0, -30.0),
+    record: dict | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """What perceptual coders at low bit rates leave: a brick-wall band limit and holes.
+
+    In an STFT (:data:`CODEC_FFT`, Hann, 75 % overlap) every bin above the cutoff (log-uniform
+    in ``[min_cutoff_hz, max_cutoff_hz]``) is zeroed, and below it every bin quieter than
+    ``floor_db`` (uniform) under its frame's loudest bin, as a coder does with bands it spends
+    no bits on; in a random share (0-30 %) of the frames the top sixth of the band also drops
+    out ("birdies"). Inputs to ``restore upsample`` made from MP3/AAC/Opus decodes look like
+    this. The known band's edge is the cutoff.
+    """
+    batch, channels, length = audio.shape
+    device = audio.device
+    cutoff = _random.log_uniform(generator, (batch,), min_cutoff_hz, max_cutoff_hz, device)
+    floor = _random.uniform(generator, (batch,), *floor_db, device)
+    window = torch.hann_window(CODEC_FFT, device=device)
+    flat = audio.float().reshape(batch * channels, length)
+    spectrum = torch.stft(flat, CODEC_FFT, CODEC_FFT // 4, window=window, return_complex=True)
+    spectrum = spectrum.view(batch, channels, *spectrum.shape[-2:])  # [b, c, bins, frames]
+    frames = spectrum.shape[-1]
+    frequencies = torch.fft.rfftfreq(CODEC_FFT, 1.0 / sample_rate).to(device).view(1, 1, -1, 1)
+    drop_share = _random.uniform(generator, (batch, 1, 1, 1), 0.0, 0.3, device)
+    dropped = _random.uniform(generator, (batch, 1, 1, frames), 0.0, 1.0, device) < drop_share
+    edge = cutoff.view(-1, 1, 1, 1) * torch.where(dropped, 5.0 / 6.0, 1.0)
+    magnitude = spectrum.abs()
+    loudest = magnitude.amax(dim=2, keepdim=True)
+    audible = magnitude >= loudest * 10.0 ** (floor.view(-1, 1, 1, 1) / 20.0)
+    kept = (frequencies < edge) & audible
+    coded = torch.istft((spectrum * kept).view(batch * channels, *spectrum.shape[-2:]),
+                        CODEC_FFT, CODEC_FFT // 4, window=window, length=length)
+    if record is not None:
+        record.update(cutoff_hz=cutoff, codec_floor_db=floor, codec_drop_share=drop_share.flatten())
+    return coded.view(batch, channels, length).to(audio.dtype), torch.ones_like(audio[:, :1])

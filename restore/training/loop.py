@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from data_prep.dataset import ClipDataset
-from data_prep.pairs import make_batch
+from data_prep.pairs import gate_silence, make_batch
 from restore.checkpoint import LoadedModel, atomic_write, build_denoiser, save_model
 from restore.config import MODEL_RATE, TASKS, RunConfig
 from restore.diffusion import Denoiser
@@ -185,7 +185,8 @@ class Trainer:
         per-task item counts [tasks])``, all still on the device (no sync)."""
         config = self.train_config
         generator = step_generator(config.seed, self.processes.rank, self.step, self.device)
-        clean = clips.draw(generator, config.batch_size)
+        clean = gate_silence(clips.draw(generator, config.batch_size), generator,
+                             config.silence_share)
         pairs = make_batch(clean, generator, task_weights=config.task_weights)
         scale = level_scale(pairs.degraded, pairs.mask, self.run_config.diffusion)
         clean, degraded = clean / scale, pairs.degraded / scale

@@ -33,5 +33,10 @@ def test_pairs_files_and_seed(tiny_corpus, tmp_path):
         assert np.array_equal(degraded, again)
         if pair["task"] in ("inpaint", "transition"):
             assert np.all(degraded[~mask] == 0) and np.array_equal(degraded[mask], clean[mask])
+        elif pair["task"] == "declip":
+            assert np.array_equal(degraded[mask], clean[mask])
+            assert np.all(np.abs(degraded[~mask]) <= np.abs(clean[~mask]))
+        elif pair["task"] == "declick":
+            assert np.all(degraded[~mask] == 0)
         else:
             assert mask.all() and pair["cutoff_hz"] < 24_000

@@ -67,3 +67,28 @@ def test_task_weights_and_unknown_task():
     assert torch.all(pairs.task_id == TASK_ID["bandwidth"])
     with pytest.raises(ValueError):
         make_batch(clean_batch(), torch.Generator(), tasks=["denoise"])
+
+
+def test_codec_like_band_limit_leaves_nothing_above_the_cutoff():
+    from data_prep.degradations import codec_like
+
+    clean = clean_batch(batch=3)
+    record: dict = {}
+    coded, mask = codec_like(clean, torch.Generator().manual_seed(4), record=record)
+    assert torch.all(mask == 1) and coded.shape == clean.shape
+    spectrum = torch.fft.rfft(coded[:, 0, 4096:-4096]).abs().square()
+    frequencies = torch.fft.rfftfreq(coded.shape[-1] - 8192, 1 / RATE)
+    for item, cutoff in enumerate(record["cutoff_hz"].tolist()):
+        above = spectrum[item, frequencies > cutoff * 1.1].sum()
+        assert above < 1e-4 * spectrum[item].sum()
+
+
+def test_gate_silence_makes_exact_zeros_in_a_share_of_items():
+    from data_prep.pairs import gate_silence
+
+    clean = clean_batch(batch=200, samples=4800)
+    gated = gate_silence(clean, torch.Generator().manual_seed(0), share=0.25, sample_rate=RATE)
+    changed = (gated != clean).any(dim=2).flatten()
+    assert 0.15 < changed.float().mean() < 0.35
+    assert torch.all(gated[changed].eq(0).sum(dim=2) >= 0.05 * RATE * 0.99)
+    assert torch.equal(gated[~changed], clean[~changed])
