@@ -8,8 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from restore.config import TASKS
+
 CSV_FIELDS = ("step", "seconds", "loss", "lr", "grad_norm", "steps_per_s", "samples_per_s",
-              "gpu_memory_gib", "loss_inpaint", "loss_bandwidth", "loss_transition")
+              "gpu_memory_gib", *(f"loss_{task}" for task in TASKS))
 
 
 class RunLog:
