@@ -82,20 +82,28 @@ def write_midi(bundle_dir: Path, scores: int, variants: int, seed: int, workers:
     return entries, failures
 
 
-def copy_recordings(corpus_dir: Path, target: Path, budget_mib: float, seed: int) -> dict:
+SPLIT_SHARES = (("train", 0.8), ("valid", 0.1), ("test", 0.1))
+
+
+def copy_recordings(corpus_dir: Path, target: Path, budget_mib: float, seed: int,
+                    split_shares=SPLIT_SHARES, exclude: set | None = None) -> dict:
     """A sub-corpus of ``corpus_dir``'s recorded clips (music21 renders left out: the bundle
-    renders those) of about ``budget_mib`` FLAC, balanced over sources, 80 % train / 10 %
-    valid / 10 % test, in new FLAC shards under ``target``."""
+    renders those) of about ``budget_mib`` FLAC, balanced over sources, split as
+    ``split_shares`` says (80 % train / 10 % valid / 10 % test by default), in new FLAC
+    shards under ``target``. Clips whose ``(track, start_seconds)`` is in ``exclude`` (e.g.
+    those an earlier pack carried) are not taken."""
     manifest = shards.read_manifest(corpus_dir)
     rng = np.random.default_rng(seed)
+    exclude = exclude or set()
     sizes = {s["file"]: (corpus_dir / s["file"]).stat().st_size / max(s["frames"], 1)
              for s in manifest["shards"]}
     target.mkdir(parents=True, exist_ok=True)
     result = {**{k: manifest[k] for k in ("format", "version", "sample_rate", "clip_seconds")},
               "shards": [], "clips": [], "skipped": [], "complete": True}
-    for split, share in (("train", 0.8), ("valid", 0.1), ("test", 0.1)):
+    for split, share in split_shares:
         clips = [c for c in manifest["clips"] if c["split"] == split
-                 and not c["source"].startswith("music21")]  # rendered there from MIDI
+                 and not c["source"].startswith("music21")  # rendered there from MIDI
+                 and (c["track"], c.get("start_seconds")) not in exclude]
         picked = _balanced_pick(clips, sizes, budget_mib * share * 2**20, rng)
         if picked:
             _write_picked(corpus_dir, target, f"rec-{split}-00000.flac", picked, result)
