@@ -14,22 +14,29 @@ from pathlib import Path
 
 import click
 
+from restore.atomic import StagedFiles
 from restore.cli import cli
 from restore.cli.batch import (
     InputItem,
+    check_outputs,
     collect_inputs,
+    command_line,
     device_option,
     output_for,
     output_option,
     overwrite_option,
+    plan_outputs,
     progress,
     recursive_option,
+    require_device,
     run_batch,
     select_shard,
     shard_option,
     subtype_option,
 )
 from restore.errors import RestoreError
+
+SEED_MAX = 2**63 - 1  # torch seeds are 64-bit; SEED + variant must stay below 2**64
 
 
 def model_options(function: Callable) -> Callable:
@@ -44,7 +51,7 @@ def model_options(function: Callable) -> Callable:
                      help="Model file (default: the model shipped with restore)."),
         click.option("--steps", type=click.IntRange(1, 1000), default=None,
                      help="Sampler steps (default: the model's)."),
-        click.option("--seed", type=int, default=0, show_default=True,
+        click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True,
                      help="Random seed: the same seed gives the same output."),
         click.option("--batch-size", type=click.IntRange(1, 4096), default=None,
                      help="Windows sampled together (more is faster on a GPU, needs memory; "
@@ -76,7 +83,10 @@ class Job:
     def __init__(self, ctx: click.Context, command: str, parameters: dict) -> None:
         self.quiet = bool(ctx.obj and ctx.obj.get("quiet"))
         self.command, self.parameters = command, parameters
+        self.skip_existing = bool(ctx.params.get("skip_existing"))
         self._model = None
+        if self.method != "classical":
+            require_device(parameters["device"])
 
     @property
     def method(self) -> str:
@@ -113,12 +123,20 @@ class Job:
         device = None if self.method == "classical" else self.parameters["device"]
         return resolve_batch_size(self.parameters["batch_size"], device)
 
-    def writer_options(self) -> dict:
+    def writer_options(self, staging: StagedFiles) -> dict:
+        """AudioWriter options: outputs are staged, renamed with their sidecars by finish()."""
         return {"subtype": self.parameters["subtype"], "overwrite": self.parameters["overwrite"],
-                "history": f"{self.command} (restore, method={self.method})"}
+                "history": f"{self.command} (restore, method={self.method})",
+                "widen_8_bit": True, "staging": staging}
 
-    def finish(self, output: Path, inputs: list[Path], regions: list[dict], started: float,
-               labels: Path | None) -> None:
+    def check(self, outputs: list[Path], inputs: list[Path]) -> bool:
+        """Before any work: True to skip complete outputs; refuses outputs it may not write."""
+        return check_outputs(outputs, inputs, skip_existing=self.skip_existing,
+                             overwrite=self.parameters["overwrite"], quiet=self.quiet)
+
+    def finish(self, staging: StagedFiles, outputs: list[Path], inputs: list[Path],
+               regions: list[dict], started: float, labels: Path | None) -> None:
+        """Write each staged output's sidecar, rename outputs and sidecars into place, report."""
         from restore.io import check_output_path
         from restore.sidecar import write_sidecar
         from restore.tasks.gaps import write_labels
@@ -132,16 +150,19 @@ class Job:
             model = {"id": self._model.model_id, "sha256": self._model.sha256,
                      "card": self._model.card, "device": str(device),
                      "precision": resolved_name(self.parameters["precision"], device)}
-        write_sidecar(output, command=self.command, parameters=self.parameters,
-                      inputs=[str(path) for path in inputs], model=model,
-                      timings={"total": round(time.perf_counter() - started, 3)},
-                      generated_regions=regions)
+        for output in outputs:
+            write_sidecar(output, command=command_line(), parameters=self.parameters,
+                          inputs=[str(path) for path in inputs], model=model,
+                          timings={"total": round(time.perf_counter() - started, 3)},
+                          generated_regions=regions, staging=staging)
+        staging.commit()
         if labels is not None:
             check_output_path(labels, inputs, self.parameters["overwrite"])
             write_labels(labels, label_rows(regions))
         if not self.quiet:
-            click.echo(f"{inputs[0]} -> {output} ({len(regions)} generated "
-                       f"region{'s' if len(regions) != 1 else ''})")
+            for output in outputs:
+                click.echo(f"{inputs[0]} -> {output} ({len(regions)} generated "
+                           f"region{'s' if len(regions) != 1 else ''})")
 
     def bar(self, name: str):
         """A progress bar over windows and the callback that advances it."""
@@ -161,14 +182,6 @@ def labels_for(labels: Path | None, item: InputItem, several: bool) -> Path | No
     if several or labels.is_dir():
         return labels / item.relative.with_name(f"{item.relative.stem}.labels.txt")
     return labels
-
-
-def _skip(outputs: list[Path], skip_existing: bool, quiet: bool) -> bool:
-    if skip_existing and all(path.exists() for path in outputs):
-        if not quiet:
-            click.echo(f"skipped (exists): {outputs[0]}", err=True)
-        return True
-    return False
 
 
 def _variant_paths(output: Path, variants: int) -> list[Path]:
@@ -236,32 +249,34 @@ def inpaint(ctx: click.Context, inputs, gap_values, gaps_file, detect, write_lab
     """Fill gaps (dropouts) in INPUTS; samples outside gaps (+2 ms margins) are kept exactly."""
     if not (gap_values or gaps_file or detect):
         raise click.UsageError("give the gaps: --gap START:END, --gaps LABELS.txt or --detect")
-    items = collect_inputs(inputs, recursive)
-    several = len(items) > 1  # decided before sharding: every shard maps outputs alike
-    items = select_shard(items, shard)
     job = Job(ctx, "restore inpaint", {**_parameters(options), "variants": variants,
                                        "gaps": list(gap_values), "detect": detect})
+    items = collect_inputs(inputs, recursive)
+    several = len(items) > 1  # decided before sharding: every shard maps outputs alike
+    planned = dict(zip(items, plan_outputs(items, options["output"],
+                                           default_suffix="_inpainted"), strict=True))
+    shard_items = select_shard(items, shard)
 
     def process(item: InputItem) -> None:
         from restore.tasks.files import inpaint_file
 
-        outputs = _variant_paths(output_for(item, options["output"], several), variants)
-        if _skip(outputs, options["skip_existing"], job.quiet):
+        outputs = _variant_paths(planned[item], variants)
+        if job.check(outputs, [item.path]):
             return
         started = time.perf_counter()
         gaps = _gaps_for(item, gap_values, gaps_file, detect, write_labels, several,
                          options["overwrite"])
         bar, advance = job.bar(item.path.name)
-        with bar:
+        with bar, StagedFiles() as staging:
             regions = inpaint_file(item.path, outputs, gaps, method=job.method,
                                    sampling_for=lambda variant: job.sampling(variant),
                                    batch_size=job.batch_size,
-                                   writer_options=job.writer_options(), callback=advance)
-        labels = labels_for(options["mark_labels"], item, several)
-        for index, output in enumerate(outputs):  # every variant fills the same regions
-            job.finish(output, [item.path], regions, started, labels if index == 0 else None)
+                                   writer_options=job.writer_options(staging), callback=advance)
+            job.finish(staging, outputs, [item.path], regions, started,
+                       labels_for(options["mark_labels"], item, several))
 
-    ctx.exit(run_batch(items, process, quiet=job.quiet))
+    ctx.exit(run_batch(shard_items, process, quiet=job.quiet,
+                       of_total=len(items) if shard else None))
 
 
 def _parameters(options: dict) -> dict:
@@ -285,28 +300,31 @@ def _parameters(options: dict) -> dict:
 @click.pass_context
 def upsample(ctx: click.Context, inputs, rate, cutoff, recursive, shard, **options) -> None:
     """Extend the bandwidth of INPUTS to --rate; the band the input has is kept."""
+    job = Job(ctx, "restore upsample", {**_parameters(options), "rate": rate, "cutoff": cutoff})
     items = collect_inputs(inputs, recursive)
     several = len(items) > 1  # decided before sharding: every shard maps outputs alike
-    items = select_shard(items, shard)
-    job = Job(ctx, "restore upsample", {**_parameters(options), "rate": rate, "cutoff": cutoff})
+    planned = dict(zip(items, plan_outputs(items, options["output"],
+                                           default_suffix="_upsampled"), strict=True))
+    shard_items = select_shard(items, shard)
 
     def process(item: InputItem) -> None:
         from restore.tasks.files import upsample_file
 
-        output = output_for(item, options["output"], several)
-        if _skip([output], options["skip_existing"], job.quiet):
+        output = planned[item]
+        if job.check([output], [item.path]):
             return
         started = time.perf_counter()
         bar, advance = job.bar(item.path.name)
-        with bar:
+        with bar, StagedFiles() as staging:
             regions = upsample_file(item.path, output, rate, cutoff_hz=cutoff,
                                     method=job.method, sampling=job.sampling(),
                                     batch_size=job.batch_size,
-                                    writer_options=job.writer_options(), callback=advance)
-        job.finish(output, [item.path], regions, started,
-                   labels_for(options["mark_labels"], item, several))
+                                    writer_options=job.writer_options(staging), callback=advance)
+            job.finish(staging, [output], [item.path], regions, started,
+                       labels_for(options["mark_labels"], item, several))
 
-    ctx.exit(run_batch(items, process, quiet=job.quiet))
+    ctx.exit(run_batch(shard_items, process, quiet=job.quiet,
+                       of_total=len(items) if shard else None))
 
 
 @cli.command()
@@ -334,13 +352,15 @@ def transition(ctx: click.Context, first, second, length_seconds, bridge_only, m
         io.read_info(second)  # a bad B is reported before any work
         suffix = "_bridge" if bridge_only else "_transition"
         output = output_for(item, options["output"], False, suffix)
-        if _skip([output], options["skip_existing"], job.quiet):
+        if job.check([output], [first, second]):  # before the model runs
             return
         started = time.perf_counter()
-        regions = transition_file(first, second, output, length_seconds,
-                                  bridge_only=bridge_only, match_loudness=match_loudness,
-                                  method=job.method, sampling=job.sampling(),
-                                  writer_options=job.writer_options())
-        job.finish(output, [first, second], regions, started, options["mark_labels"])
+        with StagedFiles() as staging:
+            regions = transition_file(first, second, output, length_seconds,
+                                      bridge_only=bridge_only, match_loudness=match_loudness,
+                                      method=job.method, sampling=job.sampling(),
+                                      writer_options=job.writer_options(staging))
+            job.finish(staging, [output], [first, second], regions, started,
+                       options["mark_labels"])
 
     ctx.exit(run_batch([item], process, quiet=job.quiet))

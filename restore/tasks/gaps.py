@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from restore.atomic import write_bytes
 from restore.errors import RestoreError
 
 Gap = tuple[float, float]
@@ -84,14 +85,11 @@ def labels_text(regions: Iterable[tuple[float, float, str]]) -> str:
 def write_labels(path: str | Path, regions: Iterable[tuple[float, float, str]]) -> Path:
     """Write an Audacity label file (atomically: temp file, then rename)."""
     path = Path(path)
-    temp = path.with_name(f".{path.name}.part")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_text(labels_text(regions), encoding="utf-8")
-        temp.replace(path)
     except OSError as error:
-        temp.unlink(missing_ok=True)
         raise RestoreError(path, f"cannot write label file: {error}") from error
+    write_bytes(path, labels_text(regions).encode("utf-8"))
     return path
 
 
