@@ -74,21 +74,22 @@ class StagedFiles:
         """The staged temporary file that will become ``final``, if any."""
         return next((temp for temp, target, _ in self._pending if target == Path(final)), None)
 
-    def commit(self) -> None:
-        """fsync every temporary, then rename them into place, last staged first."""
+    def commit(self, *finals: Path) -> None:
+        """fsync the temporaries of ``finals`` (all when none are named), then rename them into
+        place, last staged first."""
+        wanted = {Path(final) for final in finals}
+        chosen = [entry for entry in self._pending if not wanted or entry[1] in wanted]
         try:
-            for temp, final, replace in self._pending:
+            for temp, final, replace in chosen:
                 fsync_file(temp)
                 if not replace and final.exists():
                     raise RestoreError(final, "output appeared while writing; not replaced")
-            for temp, final, _ in reversed(self._pending):
+            for temp, final, replace in reversed(chosen):
                 os.replace(temp, final)
+                self._pending.remove((temp, final, replace))
         except OSError as error:
-            raise RestoreError(self._pending[-1][1],
-                               f"write failed: {describe_error(error)}") from error
-        folders = {final.parent for _, final, _ in self._pending}
-        self._pending.clear()
-        for folder in folders:
+            raise RestoreError(chosen[-1][1], f"write failed: {describe_error(error)}") from error
+        for folder in {final.parent for _, final, _ in chosen}:
             sync_directory(folder)
 
     def abort(self) -> None:

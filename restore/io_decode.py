@@ -18,11 +18,12 @@ import numpy as np
 import soundfile as sf
 
 # Read with PyAV rather than libsndfile: formats libsndfile lacks, and MP3, whose libsndfile
-# length is an estimate and whose decoder (mpg123) prints to stderr on bad data.
+# length is an estimate and whose decoder (mpg123) prints to stderr on bad data. Not ".ts"
+# (MPEG transport streams share it with TypeScript sources): use ".mts" or ".m2ts".
 AV_EXTENSIONS: tuple[str, ...] = (
     ".mp3", ".mp2", ".mpga", ".m4a", ".m4b", ".mp4", ".aac", ".adts", ".alac", ".wma", ".asf",
     ".mka", ".mkv", ".webm", ".mov", ".avi", ".3gp", ".ac3", ".eac3", ".dts", ".amr", ".ape",
-    ".wv", ".tta", ".mpc", ".flv", ".mpg", ".mpeg", ".vob", ".ts")
+    ".wv", ".tta", ".mpc", ".flv", ".mpg", ".mpeg", ".vob", ".mts", ".m2ts")
 # A decode counts as truncated when it yields this much less than the container declares.
 SHORTFALL_SECONDS = 0.2
 SHORTFALL_SHARE = 0.005

@@ -19,7 +19,7 @@ from typing import Any
 
 import soundfile as sf
 
-from restore import __version__, riff
+from restore import __version__, io, riff
 from restore.atomic import StagedFiles, new_temp
 from restore.errors import RestoreError
 from restore.io_format import describe_error
@@ -67,8 +67,6 @@ def audio_md5(path: str | Path) -> dict[str, str] | None:
 
 def _input_format(path: Path) -> dict[str, Any] | None:
     """Format of an input as restore read it, with the decoder and any truncation warning."""
-    from restore import io
-
     try:
         info = io.read_info(path)
     except RestoreError:

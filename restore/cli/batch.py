@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from restore.cli import workers
 from restore.errors import RestoreError
-from restore.io import READABLE_EXTENSIONS
+from restore.io import READABLE_EXTENSIONS, check_output_path
 from restore.io_format import CONTAINER_BY_EXTENSION
 from restore.sidecar import sidecar_path
 
@@ -133,8 +133,6 @@ def check_outputs(outputs: Sequence[Path], inputs: Sequence[Path], *, skip_exist
     Otherwise every output is checked as :func:`restore.io.check_output_path` does (not an
     input, not existing unless ``overwrite``), so nothing is computed for a refused output.
     """
-    from restore.io import check_output_path
-
     complete = all(path.is_file() and sidecar_path(path).is_file() for path in outputs)
     if skip_existing and complete:
         if not quiet:

@@ -134,9 +134,9 @@ class Job:
         return check_outputs(outputs, inputs, skip_existing=self.skip_existing,
                              overwrite=self.parameters["overwrite"], quiet=self.quiet)
 
-    def finish(self, staging: StagedFiles, outputs: list[Path], inputs: list[Path],
-               regions: list[dict], started: float, labels: Path | None) -> None:
-        """Write each staged output's sidecar, rename outputs and sidecars into place, report."""
+    def finish(self, output: Path, inputs: list[Path], regions: list[dict], started: float,
+               labels: Path | None, *, staging: StagedFiles) -> None:
+        """Write the staged output's sidecar, rename both into place together, report."""
         from restore.io import check_output_path
         from restore.sidecar import write_sidecar
         from restore.tasks.gaps import write_labels
@@ -150,19 +150,17 @@ class Job:
             model = {"id": self._model.model_id, "sha256": self._model.sha256,
                      "card": self._model.card, "device": str(device),
                      "precision": resolved_name(self.parameters["precision"], device)}
-        for output in outputs:
-            write_sidecar(output, command=command_line(), parameters=self.parameters,
-                          inputs=[str(path) for path in inputs], model=model,
-                          timings={"total": round(time.perf_counter() - started, 3)},
-                          generated_regions=regions, staging=staging)
-        staging.commit()
+        sidecar = write_sidecar(output, command=command_line(), parameters=self.parameters,
+                                inputs=[str(path) for path in inputs], model=model,
+                                timings={"total": round(time.perf_counter() - started, 3)},
+                                generated_regions=regions, staging=staging)
+        staging.commit(output, sidecar)
         if labels is not None:
             check_output_path(labels, inputs, self.parameters["overwrite"])
             write_labels(labels, label_rows(regions))
         if not self.quiet:
-            for output in outputs:
-                click.echo(f"{inputs[0]} -> {output} ({len(regions)} generated "
-                           f"region{'s' if len(regions) != 1 else ''})")
+            click.echo(f"{inputs[0]} -> {output} ({len(regions)} generated "
+                       f"region{'s' if len(regions) != 1 else ''})")
 
     def bar(self, name: str):
         """A progress bar over windows and the callback that advances it."""
@@ -272,8 +270,10 @@ def inpaint(ctx: click.Context, inputs, gap_values, gaps_file, detect, write_lab
                                    sampling_for=lambda variant: job.sampling(variant),
                                    batch_size=job.batch_size,
                                    writer_options=job.writer_options(staging), callback=advance)
-            job.finish(staging, outputs, [item.path], regions, started,
-                       labels_for(options["mark_labels"], item, several))
+            labels = labels_for(options["mark_labels"], item, several)
+            for index, output in enumerate(outputs):  # every variant fills the same regions
+                job.finish(output, [item.path], regions, started,
+                           labels if index == 0 else None, staging=staging)
 
     ctx.exit(run_batch(shard_items, process, quiet=job.quiet,
                        of_total=len(items) if shard else None))
@@ -320,8 +320,8 @@ def upsample(ctx: click.Context, inputs, rate, cutoff, recursive, shard, **optio
                                     method=job.method, sampling=job.sampling(),
                                     batch_size=job.batch_size,
                                     writer_options=job.writer_options(staging), callback=advance)
-            job.finish(staging, [output], [item.path], regions, started,
-                       labels_for(options["mark_labels"], item, several))
+            job.finish(output, [item.path], regions, started,
+                       labels_for(options["mark_labels"], item, several), staging=staging)
 
     ctx.exit(run_batch(shard_items, process, quiet=job.quiet,
                        of_total=len(items) if shard else None))
@@ -360,7 +360,7 @@ def transition(ctx: click.Context, first, second, length_seconds, bridge_only, m
                                       bridge_only=bridge_only, match_loudness=match_loudness,
                                       method=job.method, sampling=job.sampling(),
                                       writer_options=job.writer_options(staging))
-            job.finish(staging, [output], [first, second], regions, started,
-                       options["mark_labels"])
+            job.finish(output, [first, second], regions, started, options["mark_labels"],
+                       staging=staging)
 
     ctx.exit(run_batch([item], process, quiet=job.quiet))
