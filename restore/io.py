@@ -174,8 +174,8 @@ def _decode(path: Path, target: Path):
     except ValueError as error:
         raise RestoreError(path, str(error)) from error
     except (OSError, sf.LibsndfileError, RuntimeError) as error:
-        raise RestoreError(path, "cannot decode into a temporary file in "
-                                 f"{target.parent}: {describe_error(error)}") from error
+        raise RestoreError(path, f"cannot decode into a temporary file in {target.parent}: "
+                                 f"{describe_error(error)} (TMPDIR chooses the folder)") from error
 
 
 def _probe_av(path: Path, key: tuple) -> _Source:
