@@ -15,10 +15,12 @@ WAV input (see :mod:`restore.riff`). Every failure is a :class:`RestoreError`.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -79,11 +81,29 @@ def _check_file(path: Path) -> None:
         raise RestoreError(path, "empty file (0 bytes)")
 
 
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 while libsndfile probes a file: on bytes that look like MPEG
+    its mpg123 decoder prints "Note: Illegal Audio-MPEG-Header ..." lines itself."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _open_sndfile(path: Path, read_path: Path | None = None) -> sf.SoundFile:
     try:
-        return sf.SoundFile(str(read_path or path))
+        with _quiet_stderr():
+            return sf.SoundFile(str(read_path or path))
     except sf.LibsndfileError as error:
-        if error.code == 1:  # SF_ERR_UNRECOGNISED_FORMAT
+        if error.code == 1 or "not a regular file" in describe_error(error):
+            # unrecognised format; the second text comes from a failed MPEG probe (the file
+            # itself was checked by _check_file)
             reason = "not audio, or an unsupported/corrupt audio format"
         else:
             reason = f"corrupt or unreadable audio file ({describe_error(error)})"
@@ -125,8 +145,14 @@ def _readable_frames(path: Path, frames: int) -> int:
     return count
 
 
-def _probe_sndfile(path: Path) -> _Source:
+def _probe_sndfile(path: Path) -> _Source | None:
+    """The input as libsndfile reads it; None for MPEG audio under another name (for PyAV)."""
     with _open_sndfile(path) as handle:
+        if handle.format == "MP3":
+            return None
+        if handle.format == "RAW":  # a headerless .au/.snd: any bytes would "decode"
+            raise RestoreError(path, "not audio, or a raw file without a header (libsndfile "
+                                     "would guess 8 kHz u-law)")
         info = _checked_info(path, AudioInfo(
             str(path), handle.format, handle.subtype, int(handle.samplerate),
             int(handle.channels), int(handle.frames), dict(handle.copy_metadata()),
@@ -208,10 +234,9 @@ def _source(path: Path) -> _Source:
     if key in _probed:
         _probed.move_to_end(key)
         return _probed[key]
-    if path.suffix.lower() in AV_EXTENSIONS:
+    source = None if path.suffix.lower() in AV_EXTENSIONS else _probe_sndfile(path)
+    if source is None:
         source = _probe_av(path, key)
-    else:
-        source = _probe_sndfile(path)
     for warning in source.info.warnings:
         _log.warning("warning: %s: %s", path, warning)
     _probed[key] = source

@@ -245,6 +245,10 @@ def test_corrupt_m4a_and_random_bytes_named_mp3_give_one_line(tmp_path):
     mp3.write_bytes(np.random.default_rng(1).bytes(50_000))
     assert_one_line_error(restore("info", m4a), m4a, "corrupt audio format")
     assert_one_line_error(restore("info", mp3), mp3, "corrupt audio format")
+    for seed in (1, 5):  # one looks like MPEG to libsndfile, the other like headerless u-law
+        au = tmp_path / f"noise{seed}.au"
+        au.write_bytes(np.random.default_rng(seed).bytes(40_000))
+        assert_one_line_error(restore("info", au), au, "not audio")
 
 
 def test_truncated_wav_is_a_warning_and_the_readable_part_is_used(tmp_path):

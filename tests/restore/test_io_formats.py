@@ -37,6 +37,11 @@ def test_mp3_without_xing_header_is_read_to_its_decoded_end(tmp_path):
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert sf.info(target).frames == decoded and sf.info(target).subtype == "PCM_24"
     assert sidecar(target)["inputs"][0]["format"]["decoder"].startswith("FFmpeg")
+    misnamed = tmp_path / "interview.wav"  # MPEG audio under another name goes to PyAV too
+    misnamed.write_bytes(source.read_bytes())
+    result = restore("convert", misnamed, "-o", tmp_path / "out2.wav")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert sf.info(tmp_path / "out2.wav").frames == decoded
 
 
 def test_truncated_mp3_warns_and_the_readable_part_is_processed(tmp_path):
