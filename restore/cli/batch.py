@@ -226,7 +226,8 @@ def progress(iterable: Iterable | None = None, *, total: int | None = None, desc
 def output_option(function: Callable) -> Callable:
     return click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
                         help="Output file, or folder when there are several inputs "
-                             "(sub-folders mirrored with --recursive).")(function)
+                             "(sub-folders mirrored with --recursive; inputs that would share "
+                             "a name get their extension in it: song_mp3.wav).")(function)
 
 
 def overwrite_option(function: Callable) -> Callable:

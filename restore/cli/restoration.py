@@ -66,7 +66,8 @@ def model_options(function: Callable) -> Callable:
                      help="torch.compile the network on CUDA: faster on long inputs, the first "
                           "batch waits for compilation (ignored on a CPU)."),
         click.option("--skip-existing", is_flag=True,
-                     help="Skip inputs whose output already exists (resume a batch)."),
+                     help="Skip inputs whose output and its sidecar both exist (resume a "
+                          "batch)."),
         click.option("--mark-labels", type=click.Path(path_type=Path), default=None,
                      help="Write the generated regions as an Audacity label file (a folder "
                           "when there are several inputs)."),
