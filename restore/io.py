@@ -85,8 +85,12 @@ def _check_file(path: Path) -> None:
 def _quiet_stderr() -> Iterator[None]:
     """Silence file descriptor 2 while libsndfile probes a file: on bytes that look like MPEG
     its mpg123 decoder prints "Note: Illegal Audio-MPEG-Header ..." lines itself."""
-    sys.stderr.flush()
-    saved = os.dup(2)
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no stderr to silence
+        yield
+        return
     try:
         with open(os.devnull, "wb") as null:
             os.dup2(null.fileno(), 2)
