@@ -15,7 +15,7 @@ import time
 import pytest
 import soundfile as sf
 import torch
-from conftest import encode, tone
+from pyav_media import encode, tone
 
 RATE = 8000
 CLASSICAL = ("--method", "classical")

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import encode, tone
+from pyav_media import encode, tone
 
 RATE = 44_100
 

@@ -1,13 +1,14 @@
-"""Fixture files in compressed formats, encoded in the test with PyAV (no system tools)."""
+"""Test helpers: audio encoded into compressed formats with PyAV, in the test (no system tools).
+
+Imported by the test modules beside it (``from pyav_media import encode, tone``).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import numpy as np
-import pytest
-
-av = pytest.importorskip("av")
 
 
 def tone(seconds: float, rate: int, channels: int = 2) -> np.ndarray:
