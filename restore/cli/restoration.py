@@ -124,11 +124,14 @@ class Job:
         device = None if self.method == "classical" else self.parameters["device"]
         return resolve_batch_size(self.parameters["batch_size"], device)
 
-    def writer_options(self, staging: StagedFiles) -> dict:
-        """AudioWriter options: outputs are staged, renamed with their sidecars by finish()."""
-        return {"subtype": self.parameters["subtype"], "overwrite": self.parameters["overwrite"],
-                "history": f"{self.command} (restore, method={self.method})",
-                "widen_8_bit": True, "staging": staging}
+    def writer_options(self, staging: StagedFiles | None = None) -> dict:
+        """AudioWriter options. With ``staging`` (always, in these commands) outputs are staged
+        and renamed together with their sidecars by :meth:`finish`."""
+        options = {"subtype": self.parameters["subtype"],
+                   "overwrite": self.parameters["overwrite"],
+                   "history": f"{self.command} (restore, method={self.method})",
+                   "widen_8_bit": True}
+        return options if staging is None else {**options, "staging": staging}
 
     def check(self, outputs: list[Path], inputs: list[Path]) -> bool:
         """Before any work: True to skip complete outputs; refuses outputs it may not write."""
@@ -136,8 +139,9 @@ class Job:
                              overwrite=self.parameters["overwrite"], quiet=self.quiet)
 
     def finish(self, output: Path, inputs: list[Path], regions: list[dict], started: float,
-               labels: Path | None, *, staging: StagedFiles) -> None:
-        """Write the staged output's sidecar, rename both into place together, report."""
+               labels: Path | None, *, staging: StagedFiles | None = None) -> None:
+        """Write the output's sidecar and report; a staged output (``staging``) and its sidecar
+        are renamed into place together here."""
         from restore.io import check_output_path
         from restore.sidecar import write_sidecar
         from restore.tasks.gaps import write_labels
@@ -155,7 +159,8 @@ class Job:
                                 inputs=[str(path) for path in inputs], model=model,
                                 timings={"total": round(time.perf_counter() - started, 3)},
                                 generated_regions=regions, staging=staging)
-        staging.commit(output, sidecar)
+        if staging is not None:
+            staging.commit(output, sidecar)
         if labels is not None:
             check_output_path(labels, inputs, self.parameters["overwrite"])
             write_labels(labels, label_rows(regions))
