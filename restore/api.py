@@ -1,7 +1,11 @@
 """Python API: ``restore.inpaint``, ``restore.upsample``, ``restore.transition`` on arrays.
 
 Audio is ``np.ndarray [channels, frames]`` (float, +-1.0 full scale), rates in Hz, times in
-seconds. ``model`` is a ``LoadedModel``, a model file path, or None for the default model;
+seconds. A 2-D array with more than 16 rows and at most 16 columns is taken as
+``[frames, channels]`` (soundfile's layout) and the result comes back in that layout; one with
+more than 16 of both is refused as ambiguous. 1-D arrays are mono (the result is ``[1, n]``).
+Integer arrays are scaled to +-1.0 (int16 by 1/32768, int32 by 2**-31, uint8 around 128); the
+result is float32. ``model`` is a ``LoadedModel``, a model file path, or None for the default model;
 ``method="classical"`` needs no model. ``return_regions=True`` also returns the regions whose
 samples were generated (``[{"start", "end", "task", ...}]``, seconds). The command line is a thin
 layer over the same task functions, streaming files instead of holding arrays.
@@ -30,18 +34,47 @@ from restore.tasks.provenance import frames_region, region
 from restore.tasks.runner import Sampling, check_method, resolve_batch_size, task_method
 
 Callback = Callable[[dict], None] | None
+MAX_CHANNELS = 16  # a first axis longer than this holds frames, not channels
 
 
-def _checked(audio: np.ndarray, name: str = "audio") -> np.ndarray:
-    audio = np.asarray(audio, dtype=np.float32)
+def _as_float(audio, name: str) -> np.ndarray:
+    """float32 at +-1.0 full scale: integer PCM arrays are scaled, not taken as sample values."""
+    array = np.asarray(audio)
+    if np.issubdtype(array.dtype, np.integer):
+        limits = np.iinfo(array.dtype)
+        half = (int(limits.max) + 1) / 2 if limits.min == 0 else -float(limits.min)
+        offset = half if limits.min == 0 else 0.0
+        return ((array.astype(np.float64) - offset) / half).astype(np.float32)
+    if not np.issubdtype(array.dtype, np.floating):
+        raise RestoreError(None, f"{name} must hold float or integer samples, got {array.dtype}")
+    return array.astype(np.float32)
+
+
+def _checked(audio: np.ndarray, name: str = "audio") -> tuple[np.ndarray, bool]:
+    """``([channels, frames] float32, transposed)``: see the module docstring for the rule."""
+    audio = _as_float(audio, name)
     if audio.ndim == 1:
         audio = audio[None]
+    transposed = audio.ndim == 2 and audio.shape[0] > MAX_CHANNELS
+    if transposed and audio.shape[1] > MAX_CHANNELS:
+        raise RestoreError(None, f"{name} has shape {audio.shape}: ambiguous, give [channels, "
+                                 f"frames] (or [frames, channels]) with at most {MAX_CHANNELS} "
+                                 "channels")
+    if transposed:
+        audio = np.ascontiguousarray(audio.T)
     if audio.ndim != 2 or audio.shape[0] < 1 or audio.shape[1] < 1:
         raise RestoreError(None, f"{name} must be [channels, frames] with both > 0, "
                                  f"got shape {audio.shape}")
     if not np.isfinite(audio).all():
         raise RestoreError(None, f"{name} contains NaN or infinite samples")
-    return audio
+    return audio, transposed
+
+
+def _returned(result: np.ndarray, regions: list, return_regions: bool, transposed: bool):
+    """The result in the caller's layout (``[..., frames, channels]`` when it was given so)."""
+    if transposed:
+        result = np.ascontiguousarray(np.swapaxes(result, -1, -2))
+    return (result, regions) if return_regions else result
 
 
 def _sampling(method: str, model, steps, seed, device, callback, precision: str = "fp32",
@@ -77,7 +110,7 @@ def inpaint(audio: np.ndarray, sample_rate: int, gaps: Sequence[tuple[float, flo
     Returns the same shape (``[variants, channels, frames]`` when ``variants > 1``; variant
     ``v`` uses seed ``seed + v``).
     """
-    audio = _checked(audio)
+    audio, transposed = _checked(audio)
     frames = audio.shape[1]
     ranges = to_frames(merge_gaps(gaps, frames / sample_rate), sample_rate, frames)
     windows = inpaint_task.plan_windows(ranges, sample_rate, frames)
@@ -99,7 +132,7 @@ def inpaint(audio: np.ndarray, sample_rate: int, gaps: Sequence[tuple[float, flo
                                              "inpaint", method=used))
         outputs.append(out)
     result = outputs[0] if len(outputs) == 1 else np.stack(outputs)
-    return (result, regions) if return_regions else result
+    return _returned(result, regions, return_regions, transposed)
 
 
 def upsample(audio: np.ndarray, sample_rate: int, rate: int = 48_000, *,
@@ -112,7 +145,7 @@ def upsample(audio: np.ndarray, sample_rate: int, rate: int = 48_000, *,
     ``cutoff_hz``: the input's effective bandwidth; None estimates it
     (:func:`restore.analysis.estimate_cutoff_hz`). The band below it is kept from the input.
     """
-    audio = _checked(audio)
+    audio, transposed = _checked(audio)
     if cutoff_hz is None:
         from restore.analysis import estimate_cutoff_hz
 
@@ -128,7 +161,7 @@ def upsample(audio: np.ndarray, sample_rate: int, rate: int = 48_000, *,
     result = np.concatenate(list(blocks), axis=1)
     regions = [region(0.0, result.shape[1] / rate, "bandwidth",
                       band_hz=[round(cutoff, 1), min(rate, 48_000) / 2])] if generate else []
-    return (result, regions) if return_regions else result
+    return _returned(result, regions, return_regions, transposed)
 
 
 def transition(a: np.ndarray, b: np.ndarray, sample_rate: int, length_seconds: float, *,
@@ -141,7 +174,7 @@ def transition(a: np.ndarray, b: np.ndarray, sample_rate: int, length_seconds: f
     ``b`` is converted to ``a``'s channel count; ``match_loudness`` scales ``b`` to ``a``'s
     integrated loudness first.
     """
-    a, b = _checked(a, "a"), _checked(b, "b")
+    (a, transposed), (b, _) = _checked(a, "a"), _checked(b, "b")
     b = transition_task.convert_channels(b, a.shape[0])
     if match_loudness:
         b = (b * transition_task.loudness_gain(a, b, sample_rate)).astype(np.float32)
@@ -155,4 +188,4 @@ def transition(a: np.ndarray, b: np.ndarray, sample_rate: int, length_seconds: f
     regions = [frames_region(start, start + bridge_frames, sample_rate, "transition",
                              method=method)]
     result = bridge if bridge_only else np.concatenate([a, bridge, b], axis=1)
-    return (result, regions) if return_regions else result
+    return _returned(result, regions, return_regions, transposed)

@@ -14,7 +14,13 @@ from restore.errors import RestoreError
 
 @dataclass(frozen=True)
 class AudioInfo:
-    """What a file holds: container ("WAV", "FLAC", ...), subtype ("PCM_24", ...), shape, tags."""
+    """What a file holds: container ("WAV", "FLAC", "MP4", ...), subtype ("PCM_24", "AAC", ...),
+    shape, tags, and how it was read.
+
+    ``frames`` is what can be decoded (a truncated file: the readable part); ``warnings`` says
+    when that is less than the header declares. ``lossy`` and ``bits`` (of a lossless integer
+    stream that libsndfile cannot write as such, e.g. ALAC) choose the output's bit depth.
+    """
 
     path: str
     container: str
@@ -23,6 +29,10 @@ class AudioInfo:
     channels: int
     frames: int
     metadata: dict[str, str] = field(default_factory=dict)
+    decoder: str = "libsndfile"
+    lossy: bool = False
+    bits: int | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def duration(self) -> float:
@@ -67,7 +77,7 @@ WRITABLE_CONTAINERS = ("WAV", "WAVEX", "RF64", "W64", "FLAC", "AIFF")
 WAV_FAMILY = ("WAV", "WAVEX", "RF64")
 DEFAULT_SUBTYPE = "PCM_24"  # used when the input's subtype cannot be kept (lossy or float->FLAC)
 # Lossy encodings libsndfile can read (and claims for WAV) but this tool never writes.
-LOSSY_SUBTYPES = ("MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", "VORBIS", "OPUS",
+LOSSY_SUBTYPES = ("MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", "VORBIS", "OPUS", "AAC",
                   "GSM610", "G721_32", "G723_24", "G723_40", "IMA_ADPCM", "MS_ADPCM",
                   "VOX_ADPCM", "NMS_ADPCM_16", "NMS_ADPCM_24", "NMS_ADPCM_32")
 BYTES_PER_SAMPLE = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4,
@@ -93,9 +103,27 @@ def choose_container(path: Path, container: str | None, like: AudioInfo | None) 
     return name
 
 
+EIGHT_BIT_SUBTYPES = ("PCM_U8", "PCM_S8", "ULAW", "ALAW")
+PCM_BY_BITS = {16: "PCM_16", 20: "PCM_24", 24: "PCM_24", 32: "PCM_32"}
+
+
+def _input_bits(like: AudioInfo) -> int | None:
+    """Bit depth of a lossless input whose subtype is not PCM (ALAC_16, a PyAV stream, ...)."""
+    if like.bits is not None:
+        return like.bits
+    for bits in (16, 20, 24, 32):
+        if like.subtype.endswith(f"_{bits}") and not like.subtype.startswith("PCM"):
+            return bits
+    return None
+
+
 def choose_subtype(path: Path, container: str, subtype: str | None,
-                   like: AudioInfo | None) -> str:
-    """Output subtype: explicit ``subtype``, else the input's when the container allows it."""
+                   like: AudioInfo | None, *, widen_8_bit: bool = False) -> str:
+    """Output subtype: explicit ``subtype``, else the input's when the container allows it.
+
+    Lossy inputs give PCM_24; ``widen_8_bit`` (outputs holding processed audio) makes 8-bit,
+    u-law and A-law inputs PCM_16, so that a generated band is not buried in their noise.
+    """
     if subtype is not None:
         name = subtype.upper()
         if name in LOSSY_SUBTYPES or not sf.check_format(container, name):
@@ -103,11 +131,17 @@ def choose_subtype(path: Path, container: str, subtype: str | None,
             raise RestoreError(path, f"subtype {subtype} is not valid for {container} "
                                      f"(valid: {valid})")
         return name
-    if (like is not None and like.subtype not in LOSSY_SUBTYPES
-            and sf.check_format(container, like.subtype)):
+    if like is None or like.lossy or like.subtype in LOSSY_SUBTYPES:
+        return DEFAULT_SUBTYPE
+    if widen_8_bit and like.subtype in EIGHT_BIT_SUBTYPES:
+        return "PCM_16"
+    if sf.check_format(container, like.subtype):
         return like.subtype
-    if like is not None and like.subtype == "PCM_U8" and sf.check_format(container, "PCM_S8"):
+    if like.subtype == "PCM_U8" and sf.check_format(container, "PCM_S8"):
         return "PCM_S8"
+    bits = _input_bits(like)
+    if bits in PCM_BY_BITS and sf.check_format(container, PCM_BY_BITS[bits]):
+        return PCM_BY_BITS[bits]
     return DEFAULT_SUBTYPE
 
 

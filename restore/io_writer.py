@@ -2,15 +2,16 @@
 
 The output never appears under its final name until it is complete: samples go to a hidden
 temporary file in the target folder (``.<name>.<random>.restore-part``), which is flushed,
-fsynced and renamed over the final name. Any error (including Ctrl-C) removes the temporary file.
-A process killed with SIGKILL can leave a ``.restore-part`` file behind, never a truncated output.
+fsynced and renamed over the final name (:mod:`restore.atomic`); with ``staging=`` the rename
+waits for the caller (an output and its sidecar are renamed together). Any error (including
+Ctrl-C or SIGTERM) removes the temporary file. A process killed with SIGKILL can leave a
+``.restore-part`` file behind, never a truncated output.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import numpy as np
 import soundfile as sf
 
 from restore import __version__, riff
+from restore.atomic import StagedFiles, new_temp
 from restore.errors import RestoreError
 from restore.io_format import (
     BYTES_PER_SAMPLE,
@@ -25,12 +27,9 @@ from restore.io_format import (
     AudioInfo,
     choose_container,
     choose_subtype,
-    default_file_mode,
     describe_error,
-    sync_directory,
 )
 
-TEMP_SUFFIX = ".restore-part"
 # A plain WAV's u32 sizes stop at 4 GiB; switch to RF64 before the data gets near that, leaving
 # room for the header and carried chunks. Module-level so that tests can lower it.
 RF64_THRESHOLD_BYTES = 0xFFFFFFFF - (64 << 20)
@@ -84,23 +83,28 @@ class AudioWriter:
     Container and subtype default to the input's (``like``) when the output format allows them;
     ``frames`` (expected output length) lets a > 4 GB WAV be written as RF64 from the start;
     without it the writer switches to RF64 on the way. ``history`` describes the processing for
-    the bext CodingHistory line of a Broadcast WAV input.
+    the bext CodingHistory line of a Broadcast WAV input. ``widen_8_bit``: an 8-bit or u-law
+    input gives a 16-bit output (processed audio). ``staging``: the finished temporary file is
+    handed to it instead of being renamed (the caller renames it with its sidecar).
     """
 
     def __init__(self, path: str | Path, sample_rate: int, channels: int, *,
                  like: AudioInfo | None = None, subtype: str | None = None,
                  container: str | None = None, overwrite: bool = False,
                  inputs: Iterable[str | Path] = (), history: str | None = None,
-                 frames: int | None = None) -> None:
+                 frames: int | None = None, widen_8_bit: bool = False,
+                 staging: StagedFiles | None = None) -> None:
         self.path = Path(path)
         if channels < 1 or sample_rate < 1:
             raise RestoreError(self.path, f"cannot write {channels} channels at {sample_rate} Hz")
         sources = [Path(item) for item in inputs] + ([Path(like.path)] if like else [])
         check_output_path(self.path, sources, overwrite)
         self.container = choose_container(self.path, container, like)
-        self.subtype = choose_subtype(self.path, self.container, subtype, like)
+        self.subtype = choose_subtype(self.path, self.container, subtype, like,
+                                      widen_8_bit=widen_8_bit)
         self.sample_rate, self.channels = int(sample_rate), int(channels)
         self.like, self.overwrite, self.history = like, overwrite, history
+        self.staging = staging
         self.frames_written = 0
         if frames is None and like is not None:
             frames = round(like.frames * sample_rate / like.sample_rate)
@@ -164,15 +168,12 @@ class AudioWriter:
 
     def _new_temp(self) -> Path:
         try:
-            descriptor, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=TEMP_SUFFIX,
-                                                dir=self.path.parent)
+            temp = new_temp(self.path)
         except OSError as error:
             raise RestoreError(self.path.parent, "output folder is not writable: "
                                                  f"{describe_error(error)}") from error
-        os.close(descriptor)
-        os.chmod(name, default_file_mode())  # mkstemp makes 0600; outputs get the usual mode
-        self._temps.append(Path(name))
-        return Path(name)
+        self._temps.append(temp)
+        return temp
 
     def _open_sound(self, temp: Path, file_format: str) -> sf.SoundFile:
         try:
@@ -255,17 +256,13 @@ class AudioWriter:
                 raise RestoreError(self.path, f"write failed: {describe_error(error)}") from error
             written.unlink()
             self._temps.remove(written)
-        final = self._temps[-1]
-        try:
-            with open(final, "rb+") as file:
-                os.fsync(file.fileno())
-            if not self.overwrite and self.path.exists():
-                raise RestoreError(self.path, "output appeared while writing; not replaced")
-            os.replace(final, self.path)
-        except OSError as error:
-            raise RestoreError(self.path, f"write failed: {describe_error(error)}") from error
-        self._temps.remove(final)
-        sync_directory(self.path.parent)
+        final = self._temps.pop()
+        if self.staging is not None:
+            self.staging.add(final, self.path, replace=self.overwrite)
+            return
+        with StagedFiles() as staged:
+            staged.add(final, self.path, replace=self.overwrite)
+            staged.commit()
 
     def _abort(self) -> None:
         try:

@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import soundfile as sf
 
-from restore import __version__, riff
+from restore import __version__, io, riff
+from restore.atomic import StagedFiles, new_temp
 from restore.errors import RestoreError
-from restore.io_format import default_file_mode, describe_error, sync_directory
+from restore.io_format import describe_error
 
 SIDECAR_SUFFIX = ".restore.json"
 SIDECAR_FORMAT_VERSION = 1
@@ -66,22 +65,39 @@ def audio_md5(path: str | Path) -> dict[str, str] | None:
     return None
 
 
-def file_record(path: str | Path) -> dict[str, Any]:
-    """Path, size, checksums and audio format of one file."""
-    path = Path(path)
+def _input_format(path: Path) -> dict[str, Any] | None:
+    """Format of an input as restore read it, with the decoder and any truncation warning."""
     try:
-        record: dict[str, Any] = {"path": str(path), "name": path.name,
+        info = io.read_info(path)
+    except RestoreError:
+        return None
+    return {"container": info.container, "subtype": info.subtype,
+            "sample_rate": info.sample_rate, "channels": info.channels, "frames": info.frames,
+            "decoder": info.decoder, "warnings": list(info.warnings)}
+
+
+def _output_format(path: Path) -> dict[str, Any] | None:
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError):
+        return None
+    return {"container": info.format, "subtype": info.subtype, "sample_rate": info.samplerate,
+            "channels": info.channels, "frames": info.frames}
+
+
+def file_record(path: str | Path, *, shown_as: str | Path | None = None,
+                is_input: bool = False) -> dict[str, Any]:
+    """Path, size, checksums and audio format of one file (``shown_as``: the name it will have,
+    for an output still under its temporary name)."""
+    path = Path(path)
+    shown = Path(shown_as) if shown_as is not None else path
+    try:
+        record: dict[str, Any] = {"path": str(shown), "name": shown.name,
                                   "size_bytes": path.stat().st_size,
                                   "sha256": sha256_file(path), "audio_md5": audio_md5(path)}
     except OSError as error:
         raise RestoreError(path, f"cannot read for the sidecar: {describe_error(error)}") from error
-    try:
-        info = sf.info(str(path))
-        record["format"] = {"container": info.format, "subtype": info.subtype,
-                            "sample_rate": info.samplerate, "channels": info.channels,
-                            "frames": info.frames}
-    except (sf.LibsndfileError, RuntimeError):
-        record["format"] = None
+    record["format"] = _input_format(path) if is_input else _output_format(path)
     return record
 
 
@@ -96,14 +112,19 @@ def _tool() -> dict[str, Any]:
 
 def write_sidecar(output_path: str | Path, *, command: str, parameters: dict,
                   inputs: list, model: dict | None = None, timings: dict | None = None,
-                  generated_regions: list[dict] | None = None) -> Path:
+                  generated_regions: list[dict] | None = None,
+                  staging: StagedFiles | None = None) -> Path:
     """Write ``<output>.restore.json`` atomically and return its path.
+
+    With ``staging`` (holding the output's temporary file) the sidecar describes that file and
+    is staged beside it, to be renamed together by ``staging.commit()``.
 
     ``inputs`` are the input file paths; ``model`` e.g. ``{"id": ..., "sha256": ...}``;
     ``timings`` seconds per stage; ``generated_regions`` e.g. ``[{"start": s, "end": s,
     "task": "inpaint"}]`` (seconds) marks the samples that were synthesised, not recovered.
     """
     output_path = Path(output_path)
+    written = (staging.temp_for(output_path) if staging else None) or output_path
     document = {
         "format": "restore-sidecar",
         "format_version": SIDECAR_FORMAT_VERSION,
@@ -112,32 +133,19 @@ def write_sidecar(output_path: str | Path, *, command: str, parameters: dict,
         "command": command,
         "parameters": parameters,
         "model": model,
-        "inputs": [file_record(path) for path in inputs],
-        "output": file_record(output_path),
+        "inputs": [file_record(path, is_input=True) for path in inputs],
+        "output": file_record(written, shown_as=output_path),
         "generated_regions": list(generated_regions or []),
         "timings_seconds": timings or {},
     }
     target = sidecar_path(output_path)
     text = json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
-    _write_atomically(target, text.encode("utf-8"))
+    with StagedFiles() as own:
+        try:
+            temp = new_temp(target)
+            (staging or own).add(temp, target, replace=True)
+            temp.write_bytes(text.encode("utf-8"))
+        except OSError as error:
+            raise RestoreError(target, f"cannot write sidecar: {describe_error(error)}") from error
+        own.commit()
     return target
-
-
-def _write_atomically(target: Path, payload: bytes) -> None:
-    temp = None
-    try:
-        descriptor, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".restore-part",
-                                            dir=target.parent)
-        os.chmod(temp, default_file_mode())  # mkstemp makes 0600; give the usual mode
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(payload)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, target)
-        temp = None
-        sync_directory(target.parent)
-    except OSError as error:
-        raise RestoreError(target, f"cannot write sidecar: {describe_error(error)}") from error
-    finally:
-        if temp is not None:
-            Path(temp).unlink(missing_ok=True)

@@ -2,18 +2,28 @@
 
 Errors: any :class:`restore.errors.RestoreError` that escapes a command becomes one line
 ``restore: error: <path>: <reason>`` on stderr and exit code 1; usage errors exit with 2.
-Tracebacks are shown only with ``--debug``.
+Tracebacks are shown only with ``--debug``. SIGTERM (schedulers, torchrun) is handled like
+Ctrl-C: temporary files are removed, then the process exits with 143.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 import click
 
 from restore import __version__
 from restore.errors import RestoreError
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised by the SIGTERM handler: unwinds like Ctrl-C, so every temporary file is removed."""
+
+
+def _terminate(_signum, _frame) -> None:
+    raise Terminated()
 
 
 class RestoreGroup(click.Group):
@@ -29,6 +39,9 @@ class RestoreGroup(click.Group):
             ctx.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except Terminated:
+            click.echo("restore: terminated (SIGTERM); unfinished outputs removed", err=True)
+            ctx.exit(143)
         except KeyboardInterrupt:
             click.echo("restore: interrupted", err=True)
             ctx.exit(130)
@@ -71,4 +84,5 @@ _register_commands()
 
 def main() -> None:
     """Console-script entry point."""
+    signal.signal(signal.SIGTERM, _terminate)
     cli(prog_name="restore")

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shlex
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -14,13 +10,16 @@ from typing import Any
 import click
 
 from restore import io
+from restore.atomic import StagedFiles, write_bytes
 from restore.cli import cli
 from restore.cli.batch import (
     InputItem,
+    check_outputs,
     collect_inputs,
-    output_for,
+    command_line,
     output_option,
     overwrite_option,
+    plan_outputs,
     progress,
     recursive_option,
     run_batch,
@@ -80,18 +79,9 @@ def write_text_atomically(path: Path, text: str, overwrite: bool, inputs: list[P
     check_output_path(path, inputs, overwrite)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".restore-part",
-                                            dir=path.parent)
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temp, path)
-        finally:
-            Path(temp).unlink(missing_ok=True)
     except OSError as error:
         raise RestoreError(path, f"cannot write: {error.strerror or error}") from error
+    write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
 
 
 def labels_path(item: InputItem, labels: Path, several: bool) -> Path:
@@ -156,26 +146,32 @@ def convert(ctx: click.Context, files: tuple[Path, ...], output: Path | None,
     """
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     items = collect_inputs(files, recursive)
-    several = len(items) > 1
-    command = shlex.join(["restore", *sys.argv[1:]])
+    planned = dict(zip(items, plan_outputs(items, output, default_suffix="_converted"),
+                       strict=True))
 
     def process(item: InputItem) -> None:
-        target = output_for(item, output, several, suffix="" if output else "_converted")
+        target = planned[item]
+        check_outputs([target], [item.path], skip_existing=False, overwrite=overwrite,
+                      quiet=quiet)
         started = time.perf_counter()
         source = io.read_info(item.path)
         exact = "float64" if source.subtype in ("PCM_32", "DOUBLE") else "float32"
-        with io.AudioWriter(target, source.sample_rate, source.channels, like=source,
-                            subtype=subtype, overwrite=overwrite, inputs=[item.path],
-                            history="converted", frames=source.frames) as writer, \
-                progress(total=source.frames, desc=item.path.name, quiet=quiet,
-                         unit="frame") as bar:
-            for block in io.iter_blocks(item.path, CONVERT_BLOCK_FRAMES, dtype=exact):
-                writer.write(block)
-                bar.update(block.shape[1])
-        write_sidecar(target, command=command,
-                      parameters={"subtype": writer.subtype, "container": writer.container},
-                      inputs=[item.path],
-                      timings={"total": round(time.perf_counter() - started, 3)})
+        with StagedFiles() as staging:
+            with io.AudioWriter(target, source.sample_rate, source.channels, like=source,
+                                subtype=subtype, overwrite=overwrite, inputs=[item.path],
+                                history="converted", frames=source.frames,
+                                staging=staging) as writer, \
+                    progress(total=source.frames, desc=item.path.name, quiet=quiet,
+                             unit="frame") as bar:
+                for block in io.iter_blocks(item.path, CONVERT_BLOCK_FRAMES, dtype=exact):
+                    writer.write(block)
+                    bar.update(block.shape[1])
+            write_sidecar(target, command=command_line(),
+                          parameters={"subtype": writer.subtype, "container": writer.container},
+                          inputs=[item.path],
+                          timings={"total": round(time.perf_counter() - started, 3)},
+                          staging=staging)
+            staging.commit()
         if not quiet:
             click.echo(f"{item.path} -> {target}")
 

@@ -14,22 +14,29 @@ from pathlib import Path
 
 import click
 
+from restore.atomic import StagedFiles
 from restore.cli import cli
 from restore.cli.batch import (
     InputItem,
+    check_outputs,
     collect_inputs,
+    command_line,
     device_option,
     output_for,
     output_option,
     overwrite_option,
+    plan_outputs,
     progress,
     recursive_option,
+    require_device,
     run_batch,
     select_shard,
     shard_option,
     subtype_option,
 )
 from restore.errors import RestoreError
+
+SEED_MAX = 2**63 - 1  # torch seeds are 64-bit; SEED + variant must stay below 2**64
 
 
 def model_options(function: Callable) -> Callable:
@@ -44,7 +51,7 @@ def model_options(function: Callable) -> Callable:
                      help="Model file (default: the model shipped with restore)."),
         click.option("--steps", type=click.IntRange(1, 1000), default=None,
                      help="Sampler steps (default: the model's)."),
-        click.option("--seed", type=int, default=0, show_default=True,
+        click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True,
                      help="Random seed: the same seed gives the same output."),
         click.option("--batch-size", type=click.IntRange(1, 4096), default=None,
                      help="Windows sampled together (more is faster on a GPU, needs memory; "
@@ -59,7 +66,8 @@ def model_options(function: Callable) -> Callable:
                      help="torch.compile the network on CUDA: faster on long inputs, the first "
                           "batch waits for compilation (ignored on a CPU)."),
         click.option("--skip-existing", is_flag=True,
-                     help="Skip inputs whose output already exists (resume a batch)."),
+                     help="Skip inputs whose output and its sidecar both exist (resume a "
+                          "batch)."),
         click.option("--mark-labels", type=click.Path(path_type=Path), default=None,
                      help="Write the generated regions as an Audacity label file (a folder "
                           "when there are several inputs)."),
@@ -76,7 +84,10 @@ class Job:
     def __init__(self, ctx: click.Context, command: str, parameters: dict) -> None:
         self.quiet = bool(ctx.obj and ctx.obj.get("quiet"))
         self.command, self.parameters = command, parameters
+        self.skip_existing = bool(ctx.params.get("skip_existing"))
         self._model = None
+        if self.method != "classical":
+            require_device(parameters["device"])
 
     @property
     def method(self) -> str:
@@ -113,12 +124,24 @@ class Job:
         device = None if self.method == "classical" else self.parameters["device"]
         return resolve_batch_size(self.parameters["batch_size"], device)
 
-    def writer_options(self) -> dict:
-        return {"subtype": self.parameters["subtype"], "overwrite": self.parameters["overwrite"],
-                "history": f"{self.command} (restore, method={self.method})"}
+    def writer_options(self, staging: StagedFiles | None = None) -> dict:
+        """AudioWriter options. With ``staging`` (always, in these commands) outputs are staged
+        and renamed together with their sidecars by :meth:`finish`."""
+        options = {"subtype": self.parameters["subtype"],
+                   "overwrite": self.parameters["overwrite"],
+                   "history": f"{self.command} (restore, method={self.method})",
+                   "widen_8_bit": True}
+        return options if staging is None else {**options, "staging": staging}
+
+    def check(self, outputs: list[Path], inputs: list[Path]) -> bool:
+        """Before any work: True to skip complete outputs; refuses outputs it may not write."""
+        return check_outputs(outputs, inputs, skip_existing=self.skip_existing,
+                             overwrite=self.parameters["overwrite"], quiet=self.quiet)
 
     def finish(self, output: Path, inputs: list[Path], regions: list[dict], started: float,
-               labels: Path | None) -> None:
+               labels: Path | None, *, staging: StagedFiles | None = None) -> None:
+        """Write the output's sidecar and report; a staged output (``staging``) and its sidecar
+        are renamed into place together here."""
         from restore.io import check_output_path
         from restore.sidecar import write_sidecar
         from restore.tasks.gaps import write_labels
@@ -132,10 +155,12 @@ class Job:
             model = {"id": self._model.model_id, "sha256": self._model.sha256,
                      "card": self._model.card, "device": str(device),
                      "precision": resolved_name(self.parameters["precision"], device)}
-        write_sidecar(output, command=self.command, parameters=self.parameters,
-                      inputs=[str(path) for path in inputs], model=model,
-                      timings={"total": round(time.perf_counter() - started, 3)},
-                      generated_regions=regions)
+        sidecar = write_sidecar(output, command=command_line(), parameters=self.parameters,
+                                inputs=[str(path) for path in inputs], model=model,
+                                timings={"total": round(time.perf_counter() - started, 3)},
+                                generated_regions=regions, staging=staging)
+        if staging is not None:
+            staging.commit(output, sidecar)
         if labels is not None:
             check_output_path(labels, inputs, self.parameters["overwrite"])
             write_labels(labels, label_rows(regions))
@@ -161,14 +186,6 @@ def labels_for(labels: Path | None, item: InputItem, several: bool) -> Path | No
     if several or labels.is_dir():
         return labels / item.relative.with_name(f"{item.relative.stem}.labels.txt")
     return labels
-
-
-def _skip(outputs: list[Path], skip_existing: bool, quiet: bool) -> bool:
-    if skip_existing and all(path.exists() for path in outputs):
-        if not quiet:
-            click.echo(f"skipped (exists): {outputs[0]}", err=True)
-        return True
-    return False
 
 
 def _variant_paths(output: Path, variants: int) -> list[Path]:
@@ -236,32 +253,36 @@ def inpaint(ctx: click.Context, inputs, gap_values, gaps_file, detect, write_lab
     """Fill gaps (dropouts) in INPUTS; samples outside gaps (+2 ms margins) are kept exactly."""
     if not (gap_values or gaps_file or detect):
         raise click.UsageError("give the gaps: --gap START:END, --gaps LABELS.txt or --detect")
-    items = collect_inputs(inputs, recursive)
-    several = len(items) > 1  # decided before sharding: every shard maps outputs alike
-    items = select_shard(items, shard)
     job = Job(ctx, "restore inpaint", {**_parameters(options), "variants": variants,
                                        "gaps": list(gap_values), "detect": detect})
+    items = collect_inputs(inputs, recursive)
+    several = len(items) > 1  # decided before sharding: every shard maps outputs alike
+    planned = dict(zip(items, plan_outputs(items, options["output"],
+                                           default_suffix="_inpainted"), strict=True))
+    shard_items = select_shard(items, shard)
 
     def process(item: InputItem) -> None:
         from restore.tasks.files import inpaint_file
 
-        outputs = _variant_paths(output_for(item, options["output"], several), variants)
-        if _skip(outputs, options["skip_existing"], job.quiet):
+        outputs = _variant_paths(planned[item], variants)
+        if job.check(outputs, [item.path]):
             return
         started = time.perf_counter()
         gaps = _gaps_for(item, gap_values, gaps_file, detect, write_labels, several,
                          options["overwrite"])
         bar, advance = job.bar(item.path.name)
-        with bar:
+        with bar, StagedFiles() as staging:
             regions = inpaint_file(item.path, outputs, gaps, method=job.method,
                                    sampling_for=lambda variant: job.sampling(variant),
                                    batch_size=job.batch_size,
-                                   writer_options=job.writer_options(), callback=advance)
-        labels = labels_for(options["mark_labels"], item, several)
-        for index, output in enumerate(outputs):  # every variant fills the same regions
-            job.finish(output, [item.path], regions, started, labels if index == 0 else None)
+                                   writer_options=job.writer_options(staging), callback=advance)
+            labels = labels_for(options["mark_labels"], item, several)
+            for index, output in enumerate(outputs):  # every variant fills the same regions
+                job.finish(output, [item.path], regions, started,
+                           labels if index == 0 else None, staging=staging)
 
-    ctx.exit(run_batch(items, process, quiet=job.quiet))
+    ctx.exit(run_batch(shard_items, process, quiet=job.quiet,
+                       of_total=len(items) if shard else None))
 
 
 def _parameters(options: dict) -> dict:
@@ -285,28 +306,31 @@ def _parameters(options: dict) -> dict:
 @click.pass_context
 def upsample(ctx: click.Context, inputs, rate, cutoff, recursive, shard, **options) -> None:
     """Extend the bandwidth of INPUTS to --rate; the band the input has is kept."""
+    job = Job(ctx, "restore upsample", {**_parameters(options), "rate": rate, "cutoff": cutoff})
     items = collect_inputs(inputs, recursive)
     several = len(items) > 1  # decided before sharding: every shard maps outputs alike
-    items = select_shard(items, shard)
-    job = Job(ctx, "restore upsample", {**_parameters(options), "rate": rate, "cutoff": cutoff})
+    planned = dict(zip(items, plan_outputs(items, options["output"],
+                                           default_suffix="_upsampled"), strict=True))
+    shard_items = select_shard(items, shard)
 
     def process(item: InputItem) -> None:
         from restore.tasks.files import upsample_file
 
-        output = output_for(item, options["output"], several)
-        if _skip([output], options["skip_existing"], job.quiet):
+        output = planned[item]
+        if job.check([output], [item.path]):
             return
         started = time.perf_counter()
         bar, advance = job.bar(item.path.name)
-        with bar:
+        with bar, StagedFiles() as staging:
             regions = upsample_file(item.path, output, rate, cutoff_hz=cutoff,
                                     method=job.method, sampling=job.sampling(),
                                     batch_size=job.batch_size,
-                                    writer_options=job.writer_options(), callback=advance)
-        job.finish(output, [item.path], regions, started,
-                   labels_for(options["mark_labels"], item, several))
+                                    writer_options=job.writer_options(staging), callback=advance)
+            job.finish(output, [item.path], regions, started,
+                       labels_for(options["mark_labels"], item, several), staging=staging)
 
-    ctx.exit(run_batch(items, process, quiet=job.quiet))
+    ctx.exit(run_batch(shard_items, process, quiet=job.quiet,
+                       of_total=len(items) if shard else None))
 
 
 @cli.command()
@@ -334,13 +358,15 @@ def transition(ctx: click.Context, first, second, length_seconds, bridge_only, m
         io.read_info(second)  # a bad B is reported before any work
         suffix = "_bridge" if bridge_only else "_transition"
         output = output_for(item, options["output"], False, suffix)
-        if _skip([output], options["skip_existing"], job.quiet):
+        if job.check([output], [first, second]):  # before the model runs
             return
         started = time.perf_counter()
-        regions = transition_file(first, second, output, length_seconds,
-                                  bridge_only=bridge_only, match_loudness=match_loudness,
-                                  method=job.method, sampling=job.sampling(),
-                                  writer_options=job.writer_options())
-        job.finish(output, [first, second], regions, started, options["mark_labels"])
+        with StagedFiles() as staging:
+            regions = transition_file(first, second, output, length_seconds,
+                                      bridge_only=bridge_only, match_loudness=match_loudness,
+                                      method=job.method, sampling=job.sampling(),
+                                      writer_options=job.writer_options(staging))
+            job.finish(output, [first, second], regions, started, options["mark_labels"],
+                       staging=staging)
 
     ctx.exit(run_batch([item], process, quiet=job.quiet))

@@ -12,10 +12,15 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from restore.atomic import write_bytes
 from restore.errors import RestoreError
 
 Gap = tuple[float, float]
 
+_SECONDS_PAIR = re.compile(r"^\s*(-?[\d.]+)\s*:\s*(-?[\d.]+)\s*$")
+# A gap that ends this little past the end of the file is clamped to the end (labels rounded
+# or made at another rate); one that ends further out is refused (probably another recording).
+END_TOLERANCE_SECONDS = 0.02
 _CLOCK = re.compile(r"^(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d*)?|\.\d+)$")
 
 
@@ -37,7 +42,15 @@ def parse_gap(text: str) -> Gap:
     ``0:01:02.5-0:01:03``; ``START:END`` is accepted when both are plain seconds.
     """
     text = text.strip()
-    if "-" in text:
+    pair = _SECONDS_PAIR.match(text)
+    if pair and any(value.startswith("-") for value in pair.groups()):
+        raise ValueError(f"gap {text!r}: times are seconds from the start of the file and "
+                         "cannot be negative")
+    if pair:
+        start_text, end_text = pair.groups()
+    elif text.startswith("-"):
+        raise ValueError(f"gap {text!r}: times cannot be negative")
+    elif "-" in text:
         start_text, _, end_text = text.partition("-")
     elif text.count(":") == 1:
         start_text, _, end_text = text.partition(":")
@@ -84,14 +97,11 @@ def labels_text(regions: Iterable[tuple[float, float, str]]) -> str:
 def write_labels(path: str | Path, regions: Iterable[tuple[float, float, str]]) -> Path:
     """Write an Audacity label file (atomically: temp file, then rename)."""
     path = Path(path)
-    temp = path.with_name(f".{path.name}.part")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_text(labels_text(regions), encoding="utf-8")
-        temp.replace(path)
     except OSError as error:
-        temp.unlink(missing_ok=True)
         raise RestoreError(path, f"cannot write label file: {error}") from error
+    write_bytes(path, labels_text(regions).encode("utf-8"))
     return path
 
 
@@ -99,11 +109,14 @@ def merge_gaps(gaps: Sequence[Gap], duration: float, *, path: str | Path | None 
                join_seconds: float = 0.0) -> list[Gap]:
     """Sorted gaps with overlapping ones (or ones closer than ``join_seconds``) merged.
 
-    Gaps must lie inside ``[0, duration]`` (a gap that ends past the end is refused, since the
-    label file probably belongs to another recording).
+    Gaps must lie inside ``[0, duration]``: one ending at most ``END_TOLERANCE_SECONDS`` past
+    the end is clamped to it; one ending further out is refused, since the label file probably
+    belongs to another recording.
     """
     checked = []
     for start, end in gaps:
+        if start < duration and duration < end <= duration + END_TOLERANCE_SECONDS:
+            end = duration
         if start < 0 or end > duration + 1e-9:
             raise RestoreError(path, f"gap {start:.3f}-{end:.3f} s lies outside the recording "
                                      f"(0-{duration:.3f} s)")

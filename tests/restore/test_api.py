@@ -41,3 +41,19 @@ def test_classical_methods_need_no_model():
     assert upsampled.shape == (1, 16000)
     filled = restore.inpaint(audio, rate, [(0.5, 0.51)], method="classical")
     assert filled.shape == audio.shape
+
+
+def test_frames_first_and_integer_arrays():
+    """soundfile's [frames, channels] arrays come back in that layout; int16 is scaled."""
+    rate = 4410
+    stereo = np.stack([np.sin(np.arange(rate) * 2 * np.pi * f / rate) for f in (300, 500)])
+    as_int16 = np.round(0.5 * stereo.T * 32767).astype(np.int16)  # [frames, channels]
+    upsampled = restore.upsample(as_int16, rate, 2 * rate, method="classical")
+    assert upsampled.shape == (2 * rate, 2) and upsampled.dtype == np.float32
+    assert 0.45 < np.abs(upsampled).max() < 0.55  # scaled to full scale, not 16384.0
+    reference = restore.upsample(0.5 * stereo, rate, 2 * rate, method="classical")
+    np.testing.assert_allclose(upsampled, reference.T, atol=1e-3)
+    filled = restore.inpaint(as_int16, rate, [(0.5, 0.51)], method="classical")
+    assert filled.shape == (rate, 2)
+    with pytest.raises(RestoreError, match="ambiguous"):
+        restore.upsample(np.zeros((100, 100), np.float32), rate, method="classical")

@@ -76,3 +76,12 @@ def test_labels_round_trip(tmp_path):
     assert read_labels(path) == [(1.0, 1.5), (0.0, 3.0)]
     assert "generated: bandwidth 7000-24000 Hz" in path.read_text()
     assert labels_text([(0.5, 1.0, "x")]) == "0.500000\t1.000000\tx\n"
+
+
+def test_negative_gap_times_are_named_and_a_gap_just_past_the_end_is_clamped():
+    for text in ("-1:0.5", "1:-2", "-0:00:01-0:00:02"):
+        with pytest.raises(ValueError, match="negative"):
+            parse_gap(text)
+    assert merge_gaps([(9.5, 10.0001)], 10) == [(9.5, 10)]
+    with pytest.raises(RestoreError, match="outside"):
+        merge_gaps([(9.5, 10.1)], 10)

@@ -66,3 +66,29 @@ def test_info_reads_in_constant_memory(tmp_path):
     baseline = peak_rss_mb("-q", "info", short)
     peak = peak_rss_mb("-q", "info", long)
     assert peak - baseline < 100, (baseline, peak)  # run-to-run noise is tens of MiB
+
+
+def write_long_pyav(path, seconds: int) -> None:
+    """A Matroska file of 16-bit PCM: read through PyAV (decoded into a temporary file), like
+    an M4A or MP3, but quick to make; the reader's memory does not depend on the codec."""
+    av = pytest.importorskip("av")
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w", format="matroska") as out:
+        stream = out.add_stream("pcm_s16le", rate=RATE, layout="stereo")
+        for start in range(0, seconds, 10):
+            samples = rng.integers(-8000, 8000, (1, 2 * 10 * RATE), dtype=np.int16)
+            frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="stereo")
+            frame.sample_rate, frame.pts = RATE, start * RATE
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+
+
+@pytest.mark.slow
+def test_pyav_input_converts_in_constant_memory(tmp_path):
+    short, long = tmp_path / "short.mka", tmp_path / "long.mka"
+    write_long_pyav(short, 10)
+    write_long_pyav(long, LONG_SECONDS)
+    baseline = peak_rss_mb("-q", "convert", short, "-o", tmp_path / "short_out.wav")
+    peak = peak_rss_mb("-q", "convert", long, "-o", tmp_path / "long_out.wav")
+    assert sf.info(tmp_path / "long_out.wav").frames == LONG_SECONDS * RATE
+    assert peak - baseline < BOUND_MB, (baseline, peak)
