@@ -9,6 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
+from restore.config import TASKS
 from restore.training.logs import read_losses
 
 
@@ -29,7 +30,7 @@ def plot(run_dirs: list[Path], out: Path) -> None:
             val_steps = [r["step"] for r in validation]
             loss_axis.plot(val_steps, [r["val_loss"] for r in validation], "o--",
                            label=f"{run_dir.name} (validation)")
-            for key in ("lsd_inpaint", "lsd_bandwidth", "lsd_transition"):
+            for key in (f"lsd_{task}" for task in TASKS):
                 lsd_axis.plot(val_steps, [r.get(key, float("nan")) for r in validation], "o-",
                               label=f"{run_dir.name} {key}")
     loss_axis.set(xlabel="step", ylabel="EDM-weighted loss", yscale="log", title="loss")

@@ -97,5 +97,5 @@ def initialise_from(path: Path, run: RunConfig, *, network, ema) -> dict[str, An
     ema.network.load_state_dict(weights)
     card = base.card
     return {"init_from": {"path": str(path), "sha256": base.sha256, "steps": card.get("steps"),
-                          "samples_seen": card.get("samples_seen", 0),
-                          "tasks": card.get("tasks"), "training_data": card.get("training_data", [])}}
+                          "samples_seen": card.get("samples_seen", 0), "tasks": card.get("tasks"),
+                          "training_data": card.get("training_data", [])}}
