@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import time
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -28,6 +29,7 @@ from data_prep.sources import Track
 from restore.config import MODEL_RATE
 from restore.errors import RestoreError
 
+SAVE_EVERY_SECONDS = 20.0  # the growing manifest is rewritten at most this often (resume point)
 PROFILES = "profiles.npy"  # content profiles of the clips, in manifest order (dedup, resume)
 
 
@@ -58,6 +60,7 @@ class _CorpusWriter:
             split: [] for split in shards.SPLITS}
         self.pending_tracks: dict[str, list[str]] = {split: [] for split in shards.SPLITS}
         self.written_profiles = _written_profiles(out_dir, manifest)
+        self.saved_at = time.monotonic()
         self.duplicates = DuplicateFinder()
         for profile in self.written_profiles:
             self.duplicates.seen(profile)
@@ -91,7 +94,8 @@ class _CorpusWriter:
         if finished:
             self.manifest["done_tracks"] += finished
             self.pending_tracks[split] = [t for t in self.pending_tracks[split] if t in waiting]
-            self.save()
+            if final or time.monotonic() - self.saved_at > SAVE_EVERY_SECONDS:
+                self.save()
 
     def _write_shard(self, split: str, items: list) -> None:
         index = sum(1 for shard in self.manifest["shards"] if shard["split"] == split)
@@ -112,6 +116,7 @@ class _CorpusWriter:
             with open(self.out_dir / (PROFILES + ".tmp"), "wb") as stream:
                 np.save(stream, np.stack(self.written_profiles))
             os.replace(self.out_dir / (PROFILES + ".tmp"), self.out_dir / PROFILES)
+        self.saved_at = time.monotonic()
         self.manifest["complete"] = complete
         self.manifest["seconds"] = shards.split_seconds(self.manifest)
         self.manifest["skipped_count"] = len(self.manifest["skipped"])

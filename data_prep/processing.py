@@ -112,23 +112,29 @@ def fingerprint(clip: np.ndarray) -> np.ndarray:
 
 class DuplicateFinder:
     """Remembers clip profiles; a clip is a duplicate when every cell of its profile lies
-    within ``tolerance_db`` of a clip seen before."""
+    within ``tolerance_db`` of a clip seen before.
+
+    Profiles are kept in buckets by two averages of their cells, the lowest band's and the
+    highest band's (profiles within the tolerance in every cell have both averages within the
+    tolerance too), so a new profile is compared with the 3 x 3 neighbouring buckets only, not
+    with every clip seen: rendering tens of thousands of clips stays linear."""
 
     def __init__(self, tolerance_db: float = 0.5) -> None:
         self.tolerance_db = tolerance_db
-        self.profiles = np.zeros((0, FINGERPRINT_BANDS * FINGERPRINT_SEGMENTS), np.float32)
+        self.buckets: dict[tuple[int, int], list[np.ndarray]] = {}
         self.count = 0
 
     def seen(self, profile: np.ndarray) -> bool:
         """True for a duplicate; otherwise remembers ``profile`` and returns False."""
-        known = self.profiles[: self.count]
-        if self.count and (np.abs(known - profile).max(axis=1) < self.tolerance_db).any():
-            return True
-        if self.count == len(self.profiles):
-            grown = np.zeros((max(64, 2 * self.count), self.profiles.shape[1]), np.float32)
-            grown[: self.count] = known
-            self.profiles = grown
-        self.profiles[self.count] = profile
+        profile = np.asarray(profile, np.float32)
+        cells = profile.reshape(-1, FINGERPRINT_BANDS)  # [segments, bands]
+        low, high = (int(np.floor(float(cells[:, band].mean()) / self.tolerance_db))
+                     for band in (0, -1))
+        for key in ((low + i, high + j) for i in (-1, 0, 1) for j in (-1, 0, 1)):
+            known = self.buckets.get(key)
+            if known and (np.abs(np.stack(known) - profile).max(axis=1) < self.tolerance_db).any():
+                return True
+        self.buckets.setdefault((low, high), []).append(profile)
         self.count += 1
         return False
 
