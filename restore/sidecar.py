@@ -96,12 +96,14 @@ def _tool() -> dict[str, Any]:
 
 def write_sidecar(output_path: str | Path, *, command: str, parameters: dict,
                   inputs: list, model: dict | None = None, timings: dict | None = None,
-                  generated_regions: list[dict] | None = None) -> Path:
+                  generated_regions: list[dict] | None = None,
+                  level: dict | None = None) -> Path:
     """Write ``<output>.restore.json`` atomically and return its path.
 
     ``inputs`` are the input file paths; ``model`` e.g. ``{"id": ..., "sha256": ...}``;
     ``timings`` seconds per stage; ``generated_regions`` e.g. ``[{"start": s, "end": s,
-    "task": "inpaint"}]`` (seconds) marks the samples that were synthesised, not recovered.
+    "task": "inpaint"}]`` (seconds) marks the samples that were synthesised, not recovered;
+    ``level`` records a gain applied to keep the output within full scale (None: no gain).
     """
     output_path = Path(output_path)
     document = {
@@ -115,6 +117,7 @@ def write_sidecar(output_path: str | Path, *, command: str, parameters: dict,
         "inputs": [file_record(path) for path in inputs],
         "output": file_record(output_path),
         "generated_regions": list(generated_regions or []),
+        "level": level,
         "timings_seconds": timings or {},
     }
     target = sidecar_path(output_path)

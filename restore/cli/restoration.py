@@ -118,7 +118,7 @@ class Job:
                 "history": f"{self.command} (restore, method={self.method})"}
 
     def finish(self, output: Path, inputs: list[Path], regions: list[dict], started: float,
-               labels: Path | None) -> None:
+               labels: Path | None, level: dict | None = None) -> None:
         from restore.io import check_output_path
         from restore.sidecar import write_sidecar
         from restore.tasks.gaps import write_labels
@@ -135,13 +135,16 @@ class Job:
         write_sidecar(output, command=self.command, parameters=self.parameters,
                       inputs=[str(path) for path in inputs], model=model,
                       timings={"total": round(time.perf_counter() - started, 3)},
-                      generated_regions=regions)
+                      generated_regions=regions, level=level)
         if labels is not None:
             check_output_path(labels, inputs, self.parameters["overwrite"])
             write_labels(labels, label_rows(regions))
         if not self.quiet:
+            gain = "" if level is None else (
+                f", gain {level.get('gain_db', level.get('b_gain_db')):+.2f} dB to stay "
+                "within full scale")
             click.echo(f"{inputs[0]} -> {output} ({len(regions)} generated "
-                       f"region{'s' if len(regions) != 1 else ''})")
+                       f"region{'s' if len(regions) != 1 else ''}{gain})")
 
     def bar(self, name: str):
         """A progress bar over windows and the callback that advances it."""
@@ -299,12 +302,13 @@ def upsample(ctx: click.Context, inputs, rate, cutoff, recursive, shard, **optio
         started = time.perf_counter()
         bar, advance = job.bar(item.path.name)
         with bar:
-            regions = upsample_file(item.path, output, rate, cutoff_hz=cutoff,
-                                    method=job.method, sampling=job.sampling(),
-                                    batch_size=job.batch_size,
-                                    writer_options=job.writer_options(), callback=advance)
+            regions, level = upsample_file(item.path, output, rate, cutoff_hz=cutoff,
+                                           method=job.method, sampling=job.sampling(),
+                                           batch_size=job.batch_size,
+                                           writer_options=job.writer_options(),
+                                           callback=advance)
         job.finish(output, [item.path], regions, started,
-                   labels_for(options["mark_labels"], item, several))
+                   labels_for(options["mark_labels"], item, several), level)
 
     ctx.exit(run_batch(items, process, quiet=job.quiet))
 
@@ -337,10 +341,10 @@ def transition(ctx: click.Context, first, second, length_seconds, bridge_only, m
         if _skip([output], options["skip_existing"], job.quiet):
             return
         started = time.perf_counter()
-        regions = transition_file(first, second, output, length_seconds,
-                                  bridge_only=bridge_only, match_loudness=match_loudness,
-                                  method=job.method, sampling=job.sampling(),
-                                  writer_options=job.writer_options())
-        job.finish(output, [first, second], regions, started, options["mark_labels"])
+        regions, level = transition_file(first, second, output, length_seconds,
+                                         bridge_only=bridge_only, match_loudness=match_loudness,
+                                         method=job.method, sampling=job.sampling(),
+                                         writer_options=job.writer_options())
+        job.finish(output, [first, second], regions, started, options["mark_labels"], level)
 
     ctx.exit(run_batch([item], process, quiet=job.quiet))
