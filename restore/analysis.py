@@ -17,6 +17,7 @@ import pyloudnorm
 from scipy import ndimage, signal
 
 from restore.cutoff import BandwidthEstimate, SpectrumStats, estimate_bandwidth
+from restore.dropouts import Reader, interrupts_programme
 
 CLIP_LEVEL = 0.999  # |sample| at or above this (-0.009 dBFS) counts as clipped
 SILENCE_LEVEL = 2.0**-24  # |sample| at or below this in every channel is digital silence
@@ -64,9 +65,15 @@ def find_dropouts(audio: np.ndarray, sample_rate: int, *, min_silence_seconds: f
     Two kinds: runs of digital silence (all channels within one 24-bit step of zero) at least
     ``min_silence_seconds`` (no less than 0.5 ms) long that do not touch the file's start or
     end; and sudden drops, 5 ms frames more than ``drop_db`` below the median level of the
-    surrounding 0.4 s of programme (louder than -50 dBFS), with a steep fall and rise.
+    surrounding 0.4 s of programme (louder than -50 dBFS), with a steep fall and rise. Either
+    kind counts only where it interrupts programme (:mod:`restore.dropouts`): pauses between
+    words or notes are not dropouts.
     """
-    return Analyzer.single(audio, sample_rate).dropouts(min_silence_seconds, drop_db)
+
+    def read(start: int, length: int) -> np.ndarray:
+        return np.asarray(audio)[:, start:start + length]
+
+    return Analyzer.single(audio, sample_rate).dropouts(min_silence_seconds, drop_db, read)
 
 
 @dataclass
@@ -190,13 +197,21 @@ class Analyzer:
         """Effective bandwidth in Hz (see :func:`estimate_cutoff_hz`)."""
         return self.bandwidth().cutoff_hz
 
-    def dropouts(self, min_silence_seconds: float = 0.001,
-                 drop_db: float = DROP_DB) -> list[tuple[float, float]]:
-        """Dropout candidates in seconds (see :func:`find_dropouts`)."""
+    def dropouts(self, min_silence_seconds: float = 0.001, drop_db: float = DROP_DB,
+                 read: Reader | None = None) -> list[tuple[float, float]]:
+        """Dropout candidates in seconds (see :func:`find_dropouts`).
+
+        ``read(start, length) -> [channels, length]`` gives the audio for the spectral check on
+        both sides of each candidate; without it only their levels are checked.
+        """
         shortest = max(1, round(max(min_silence_seconds, SILENCE_KEPT_SECONDS) * self.sample_rate))
         runs = [(run.start, run.end) for run in self.silent_runs
                 if run.end - run.start >= shortest and run.start > 0 and run.end < self.frames]
         runs += self._sudden_drops(drop_db)
+        frame = max(1, round(ENVELOPE_SECONDS * self.sample_rate))
+        level = 10 * np.log10(np.concatenate(self._envelope + [np.zeros(0)]) + 1e-20)
+        runs = [(start, end) for start, end in runs
+                if interrupts_programme(level, frame, start, end, self.sample_rate, read)]
         merged: list[list[int]] = []
         for start, end in sorted(runs):
             if merged and start <= merged[-1][1]:
@@ -246,6 +261,16 @@ def analyze_blocks(path, *, block_seconds: float = 10.0,
     return info, analyzer
 
 
+def file_reader(path) -> Reader:
+    """``read(start, length) -> [channels, length]`` frames of a file (for the dropout check)."""
+    from restore import io
+
+    def read(start: int, length: int) -> np.ndarray:
+        return io.load(path, start, length)[0]
+
+    return read
+
+
 def analyze_file(path, *, block_seconds: float = 10.0,
                  callback: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """All measurements of one file, read block by block (bounded memory).
@@ -258,6 +283,7 @@ def analyze_file(path, *, block_seconds: float = 10.0,
     """
     info, analyzer = analyze_blocks(path, block_seconds=block_seconds, callback=callback)
     bandwidth = analyzer.bandwidth()
+    dropouts = analyzer.dropouts(read=file_reader(path))
 
     def finite(value: float) -> float | None:
         return round(float(value), 3) if np.isfinite(value) else None
@@ -271,5 +297,5 @@ def analyze_file(path, *, block_seconds: float = 10.0,
         "bandwidth": bandwidth.as_dict(),
         "clipped_share": analyzer.clipped_share(),
         "dropouts": [{"start": round(start, 6), "end": round(end, 6)}
-                     for start, end in analyzer.dropouts()],
+                     for start, end in dropouts],
     }

@@ -211,9 +211,9 @@ def _gaps_for(item: InputItem, gap_values: tuple[str, ...], gaps_file: Path | No
 
 
 def _detect(path: Path) -> list[tuple[float, float]]:
-    from restore.analysis import analyze_blocks
+    from restore.analysis import analyze_blocks, file_reader
 
-    return analyze_blocks(path)[1].dropouts()
+    return analyze_blocks(path)[1].dropouts(read=file_reader(path))
 
 
 @cli.command()
