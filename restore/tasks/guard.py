@@ -10,7 +10,9 @@
 - :func:`limit_added` scales generated audio down, sample by sample with a short hold, wherever
   adding it would take the output past ``CEILING_DBFS``; :func:`safe_gain` is the one gain for a
   whole output whose *input* part already peaks above it (sinc reconstruction of a full-scale
-  file); the caller records that gain in the sidecar.
+  file); the caller records that gain in the sidecar. :func:`within_ceiling` catches the few
+  samples a true-peak measurement can miss (the ringing of a full-scale signal cut off at
+  the end of a file) with a local gain.
 
 Arrays are ``[channels, frames]`` float; frames are at the rate named by the argument.
 """
@@ -162,6 +164,7 @@ def limit_added(base: np.ndarray, added: np.ndarray, rate: int,
     width = 2 * max(1, round(LIMIT_HOLD_SECONDS * rate)) + 1
     held = ndimage.minimum_filter1d(gain, width, mode="nearest")
     smooth = np.minimum(ndimage.uniform_filter1d(held, width, mode="nearest"), gain)
+    smooth[smooth > 1.0 - 1e-9] = 1.0  # the mean of ones is not always exactly one
     return (added * smooth).astype(added.dtype)
 
 
@@ -178,6 +181,13 @@ def level_record(gain: float, true_peak: float) -> dict:
             "why": "true-peak-safe gain: the input alone would pass full scale once resampled"}
 
 
+def within_ceiling(block: np.ndarray, rate: int) -> np.ndarray:
+    """``block`` with a local gain (held and smoothed like :func:`limit_added`) wherever it
+    still passes the ceiling: the last resort where a true-peak gain measured on the input
+    misses a few samples (a full-scale signal cut off at the file's end rings once resampled)."""
+    return limit_added(np.zeros_like(block), block, rate)
+
+
 def guarded(stream: Iterator[np.ndarray], channels: int, in_rate: int, out_rate: int,
             frames: int, runs: list[list[tuple[int, int]]], gain: float) -> Iterator[np.ndarray]:
     """Final output blocks from a stream of ``[2 * channels, n]`` blocks holding the processed
@@ -189,4 +199,5 @@ def guarded(stream: Iterator[np.ndarray], channels: int, in_rate: int, out_rate:
         added = (out - base) * gate_weights(runs, position, block.shape[1], in_rate, out_rate,
                                             frames)
         position += block.shape[1]
-        yield (base + limit_added(base, added, out_rate)).astype(np.float32)
+        yield within_ceiling(base + limit_added(base, added, out_rate), out_rate).astype(
+            np.float32)

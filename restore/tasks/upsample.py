@@ -30,7 +30,13 @@ from restore import dsp
 from restore.chunking import WindowBatch, WindowPlan, blend_windows, make_plan, overlap_add_stream
 from restore.config import MODEL_RATE
 from restore.cutoff import BandwidthEstimate, SpectrumStats
-from restore.tasks.guard import GATE_INSET_SECONDS, InputSurvey, guarded, safe_gain
+from restore.tasks.guard import (
+    GATE_INSET_SECONDS,
+    InputSurvey,
+    guarded,
+    safe_gain,
+    within_ceiling,
+)
 
 WINDOW_SECONDS = 1.0  # core of each window
 OVERLAP_SECONDS = 0.25  # cores of neighbouring windows overlap by this much
@@ -193,7 +199,7 @@ def upsample_stream(
     if method == "classical" or not band.generate:
         stream = resample_stream(blocks, frames, channels, in_rate, out_rate, plan=plan,
                                  batch_size=batch_size, callback=callback)
-        yield from (block if gain == 1.0 else (block * gain).astype(np.float32)
+        yield from (within_ceiling(block * gain, out_rate).astype(np.float32)
                     for block in stream)
         return
     process = BandwidthProcess(sampling, in_rate, out_rate, band, survey.silent_channels())

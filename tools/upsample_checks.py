@@ -1,0 +1,119 @@
+"""Measure issue 16's upsampling bars on the bandwidth test set (docs/io.md).
+
+    python tools/bandwidth_testset.py build DIR        # first
+    python tools/upsample_checks.py below DIR          # LSD below 0.9 x the input's Nyquist
+    python tools/upsample_checks.py codecs DIR         # MP3/AAC: generated band vs the decode
+
+``below``: each source (renders, sonic-pi samples, game music) is cut to SECONDS, resampled
+down to 8, 16 and 22.05 kHz (sox, very high quality), upsampled back to the source's rate by
+``restore.upsample`` with the shipped model, and compared with the source: LSD (NU-Wave 2,
+``evaluation.metrics``) over the bins below 0.9 x the low rate's Nyquist. Bar: <= 0.05.
+
+``codecs``: every MP3/AAC decode of the test set that the estimator calls band-limited is
+upsampled at its own rate; LSD above the estimated cutoff against the source, for the output
+and for the decode itself. Bars: output <= decode on every file, mean ratio <= 0.6.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import restore  # noqa: E402
+from evaluation.metrics import cutoff_bin, lsd_per_frame  # noqa: E402
+from restore.checkpoint import load_model  # noqa: E402
+from restore.cutoff import estimate_bandwidth  # noqa: E402
+
+SECONDS = 4.0
+START_SECONDS = 1.0
+SOURCES = ("flute_fluidr3.wav", "harp_fluidr3.wav", "choir_fluidr3.wav", "strings_fluidr3.wav",
+           "piano_fluidr3.wav", "guitar_fluidr3.wav", "loop_amen_full.wav", "ambi_choir.wav",
+           "game_music.wav", "piano_pp.wav")
+LOW_RATES = (8000, 16_000, 22_050)
+
+
+def excerpt(path: Path) -> tuple[np.ndarray, int]:
+    rate = sf.info(path).samplerate
+    audio, _ = sf.read(path, start=int(START_SECONDS * rate), frames=int(SECONDS * rate),
+                       always_2d=True, dtype="float32")
+    return audio.T, rate
+
+
+def resample_sox(audio: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
+    with tempfile.TemporaryDirectory() as temp:
+        sf.write(f"{temp}/in.wav", audio.T, rate, subtype="FLOAT")
+        subprocess.run(["sox", f"{temp}/in.wav", "-r", str(new_rate), f"{temp}/out.wav",
+                        "rate", "-v"], check=True, capture_output=True)
+        return sf.read(f"{temp}/out.wav", always_2d=True, dtype="float32")[0].T
+
+
+def band_lsd(estimate: np.ndarray, reference: np.ndarray, rate: int, low_hz: float,
+             high_hz: float) -> float:
+    frames = min(estimate.shape[1], reference.shape[1])
+    low, high = cutoff_bin(low_hz, rate), cutoff_bin(high_hz, rate)
+    return float(lsd_per_frame(estimate[:, :frames], reference[:, :frames], low, high).mean())
+
+
+def below(folder: Path, model) -> None:
+    print("| source | input rate | estimate of the input | LSD below 0.9 x Nyquist |")
+    print("| --- | --- | --- | --- |")
+    worst = 0.0
+    for name in SOURCES:
+        source, rate = excerpt(folder / name)
+        for low_rate in LOW_RATES:
+            low = resample_sox(source, rate, low_rate)
+            estimate = estimate_bandwidth(low, low_rate)
+            out = restore.upsample(low, low_rate, rate, model=model, device="cpu")
+            value = band_lsd(out, source, rate, 0.0, 0.9 * low_rate / 2)
+            worst = max(worst, value)
+            shown = "full band" if not estimate.band_limited else f"{estimate.cutoff_hz:.0f} Hz"
+            print(f"| {name} | {low_rate} Hz | {shown} | {value:.4f} |", flush=True)
+    print(f"\nworst {worst:.4f} (bar 0.05)")
+
+
+def codecs(folder: Path, model) -> None:
+    entries = json.loads((folder / "manifest.json").read_text())
+    print("| decode | estimated cutoff | LSD above it: decode | output | ratio |")
+    print("| --- | --- | --- | --- | --- |")
+    ratios = []
+    for entry in entries:
+        if not entry["kind"].startswith(("MP3", "AAC")):
+            continue
+        decode, rate = excerpt(folder / entry["file"])
+        source, _ = excerpt(folder / entry["source"])
+        estimate = estimate_bandwidth(sf.read(folder / entry["file"], always_2d=True)[0].T, rate)
+        if not estimate.band_limited:
+            print(f"| {entry['file']} | full band: left as it is | | | |")
+            continue
+        out = restore.upsample(decode, rate, rate, cutoff_hz=estimate.cutoff_hz, model=model,
+                               device="cpu")
+        kept = band_lsd(decode, source, rate, estimate.cutoff_hz, rate / 2)
+        made = band_lsd(out, source, rate, estimate.cutoff_hz, rate / 2)
+        ratios.append(made / kept)
+        print(f"| {entry['file']} | {estimate.cutoff_hz:.0f} Hz | {kept:.3f} | {made:.3f} | "
+              f"{made / kept:.2f} |", flush=True)
+    print(f"\nmean ratio {np.mean(ratios):.3f} (bar 0.6), worst {np.max(ratios):.3f} (bar 1.0), "
+          f"{len(ratios)} files")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["below", "codecs"])
+    parser.add_argument("folder", type=Path)
+    arguments = parser.parse_args()
+    model = load_model(None, device="cpu")
+    {"below": below, "codecs": codecs}[arguments.action](arguments.folder, model)
+
+
+if __name__ == "__main__":
+    main()
