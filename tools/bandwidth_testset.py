@@ -10,7 +10,8 @@ speech; sine tones. Full-band-but-dark variants: -20/-26 dB treble shelves above
 band-limited ones: MP3 (lame), AAC (ffmpeg) and Opus decodes at several bitrates, telephone
 speech (300-3400 Hz at 8 kHz), audio resampled down and up again (sox). The reference cutoff
 of a degraded file is measured against its source: the highest frequency where the degraded
-file's typical spectrum (median over 85 ms segments) is within 20 dB of the source's.
+file's typical spectrum (median over 85 ms segments) is within 20 dB of the source's, where the
+source is not silent (its own noise floor counts).
 
 Needs ffmpeg, lame, sox, espeak-ng, festival (text2wave), fluidsynth and the SoundFonts; not
 part of the installed package.
@@ -48,15 +49,19 @@ def run(*command: str) -> None:
     subprocess.run(command, check=True, capture_output=True)
 
 
-def render(path: Path, program: int, font: str, velocity: int, tempo: int = 80) -> None:
+def render(path: Path, program: int, font: str, velocity: int, tempo: int = 80,
+           rests: bool = False) -> None:
+    """A music21 melody (a rest after every second note with ``rests``) through FluidSynth."""
     import music21
 
     stream = music21.stream.Stream([music21.tempo.MetronomeMark(number=tempo),
                                     music21.instrument.instrumentFromMidiProgram(program)])
-    for pitch in MELODY:
+    for index, pitch in enumerate(MELODY):
         note = music21.note.Note(pitch, quarterLength=1.0)
         note.volume.velocity = velocity
         stream.append(note)
+        if rests and index % 2:
+            stream.append(music21.note.Rest(quarterLength=1.0))
     midi = path.with_suffix(".mid")
     stream.write("midi", fp=str(midi))
     run("fluidsynth", "-ni", "-q", "-F", str(path), "-r", str(RATE), "-g", "0.6", FONTS[font],
@@ -173,9 +178,10 @@ def build_band_limited(folder: Path) -> list[dict]:
         rate = sf.info(source).samplerate
         for low in (16_000, 22_050):
             file = f"{stem}_resampled_{low // 1000}k.wav"
-            run("sox", str(source), "-r", str(low), str(folder / "low.wav"), "rate", "-v")
-            run("sox", str(folder / "low.wav"), "-b", "24", str(folder / file), "rate", "-v",
-                str(rate))
+            run("sox", "-G", str(source), "-e", "floating-point", "-b", "32", "-r", str(low),
+                str(folder / "low.wav"), "rate", "-v")
+            run("sox", str(folder / "low.wav"), "-e", "floating-point", "-b", "32",
+                str(folder / file), "rate", "-v", str(rate))  # float: no clipping
             entries.append({"file": file, "kind": f"resampled via {low} Hz", "source": name})
     quiet = folder / "choir_quiet.wav"
     audio, rate = sf.read(folder / "choir_fluidr3.wav")
@@ -215,10 +221,16 @@ def _codec(folder: Path, source: Path, stem: str, codec: str, kbps: int) -> dict
             "source": source.name}
 
 
-def reference_cutoff(degraded: np.ndarray, source: np.ndarray, rate: int) -> float:
-    """Highest frequency where ``degraded``'s typical (median over 85 ms segments) spectrum is
-    within 20 dB of ``source``'s, over frequencies where the source's is above -90
-    dBFS-equivalent: a codec's sporadic frames above its cutoff do not count as kept."""
+def reference_cutoff(degraded: np.ndarray, source: np.ndarray, rate: int
+                     ) -> tuple[float, float]:
+    """``(reference, source_edge)`` in Hz, from typical spectra (median over 85 ms segments, so
+    a codec's sporadic frames above its cutoff do not count as kept).
+
+    ``reference``: the highest frequency where ``degraded`` is within 20 dB of ``source``, over
+    frequencies where the source is not silent (above -130 dBFS-equivalent: a recording's own
+    noise floor counts, so this is where the codec or filter cut). ``source_edge``: the highest
+    frequency where the source is above the estimator's floor (-90 dBFS-equivalent).
+    """
     def spectrum(audio: np.ndarray) -> np.ndarray:
         _, power = signal.welch(audio.T, fs=rate, nperseg=4096, axis=-1, average="median")
         power = np.atleast_2d(power).mean(axis=0)
@@ -228,8 +240,10 @@ def reference_cutoff(degraded: np.ndarray, source: np.ndarray, rate: int) -> flo
     ours, theirs = spectrum(degraded[:frames]), spectrum(source[:frames])
     frequency = np.fft.rfftfreq(4096, 1 / rate)
     floor = 10 ** (-90 / 10) / (rate / 2)
-    kept = (ours > 0.01 * theirs) & (theirs > floor)
-    return float(frequency[np.flatnonzero(kept)[-1]]) if kept.any() else 0.0
+    kept = (ours > 0.01 * theirs) & (theirs > 1e-4 * floor)
+    reference = float(frequency[np.flatnonzero(kept)[-1]]) if kept.any() else 0.0
+    content = np.flatnonzero(theirs > floor)
+    return reference, float(frequency[content[-1]]) if content.size else 0.0
 
 
 def build(folder: Path) -> None:
@@ -247,15 +261,15 @@ def build(folder: Path) -> None:
             with tempfile.TemporaryDirectory() as temp:
                 run("sox", str(folder / entry["source"]), "-r", str(rate), f"{temp}/s.wav")
                 source, _ = sf.read(f"{temp}/s.wav", always_2d=True)
-        entry["truth_hz"] = entry.get("nominal_hz") or round(
-            reference_cutoff(audio, source, rate), 1)
-        entry["source_edge_hz"] = round(estimate_bandwidth(source.T, rate).edge_hz, 1)
+        reference, source_edge = reference_cutoff(audio, source, rate)
+        entry["truth_hz"] = entry.get("nominal_hz") or round(reference, 1)
+        entry["source_edge_hz"] = round(source_edge, 1)
     (folder / "manifest.json").write_text(json.dumps(entries, indent=1))
     print(f"{len(entries)} files in {folder}")
 
 
-def old_estimator(commit: str):
-    """``estimate(audio, rate) -> Hz`` of restore.analysis at ``commit`` (before this work)."""
+def old_estimator(commit: str, name: str = "estimate_cutoff_hz"):
+    """Function ``name`` of restore.analysis at ``commit`` (before this work)."""
     text = subprocess.run(["git", "-C", str(ROOT), "show", f"{commit}:restore/analysis.py"],
                           check=True, capture_output=True, text=True).stdout
     path = Path(tempfile.mkdtemp()) / "old_analysis.py"
@@ -264,13 +278,14 @@ def old_estimator(commit: str):
     module = importlib.util.module_from_spec(spec)
     sys.modules["old_analysis"] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
-    return module.estimate_cutoff_hz
+    return getattr(module, name)
 
 
 def verdict(estimate: float, nyquist: float, truth: float | None,
             source_edge: float | None) -> str:
-    """``ok``; ``missed``; ``wrong``. A band-limited file whose source had nothing above the
-    floor (-90 dBFS-equivalent) beyond the cutoff lost nothing real: full band is right too."""
+    """``ok``; ``missed``; ``wrong``. A band-limited file whose source had nothing typically
+    above the floor (-90 dBFS-equivalent) beyond the cutoff lost only its noise floor: full
+    band is right too (the conservative answer)."""
     if truth is None or truth >= 0.95 * nyquist:
         return "ok" if estimate >= nyquist else "**wrong: called band-limited**"
     if estimate >= nyquist:
