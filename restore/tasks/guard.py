@@ -24,7 +24,6 @@ import math
 from collections.abc import Iterator
 
 import numpy as np
-import torch
 from scipy import ndimage, signal
 
 QUIET_DBFS = -90.0  # a 5 ms frame at or below this RMS is quiet (digital silence, dither)
@@ -203,49 +202,3 @@ def guarded(stream: Iterator[np.ndarray], channels: int, in_rate: int, out_rate:
         yield within_ceiling(base + limit_added(base, added, out_rate), out_rate).astype(
             np.float32)
 
-
-TREND_FFT_SECONDS = 0.04  # STFT for the trend cap (2048 at 48 kHz), hop a quarter of it
-TREND_FIT_OCTAVE = (0.5, 0.9)  # the input's slope is fitted between these shares of the edge
-TREND_LEVEL_BAND = (0.7, 0.9)  # and its level per frame measured here
-
-
-def cap_to_trend(low: torch.Tensor, high: torch.Tensor, keep_hz: float,
-                 rate: int) -> torch.Tensor:
-    """``high`` with its band above ``keep_hz`` never louder than the input's own spectrum
-    continued: per STFT frame, the level of ``low`` just below the edge, extended upwards with
-    the slope (dB per octave, at most flat) that ``low`` has in the octave below. Both
-    ``[batch, channels, time]`` at ``rate``. A dark recording gets no bright band."""
-    n_fft = 2 ** round(math.log2(TREND_FFT_SECONDS * rate))
-    hop, length = n_fft // 4, high.shape[-1]
-    window = torch.hann_window(n_fft, device=high.device, dtype=torch.float32)
-
-    def stft(audio: torch.Tensor) -> torch.Tensor:
-        return torch.stft(audio.reshape(-1, length).float(), n_fft, hop, window=window,
-                          return_complex=True)
-
-    low_spec, high_spec = stft(low), stft(high)
-    frequency = torch.fft.rfftfreq(n_fft, 1.0 / rate).to(high.device)
-    power = low_spec.abs().square() + 1e-20
-    fit = (frequency >= TREND_FIT_OCTAVE[0] * keep_hz) & (frequency < TREND_FIT_OCTAVE[1]
-                                                          * keep_hz)
-    band = (frequency >= TREND_LEVEL_BAND[0] * keep_hz) & (frequency < TREND_LEVEL_BAND[1]
-                                                           * keep_hz)
-    if int(fit.sum()) < 4 or int(band.sum()) < 1:
-        return high
-    octaves = torch.log2(frequency[fit])
-    mean_db = 10 * torch.log10(power[:, fit, :].mean(dim=(0, 2)))
-    slope = torch.clamp(_slope(octaves, mean_db), max=0.0)  # dB per octave
-    level = power[:, band, :].mean(dim=1, keepdim=True)  # [items, 1, frames]
-    centre = math.sqrt(TREND_LEVEL_BAND[0] * TREND_LEVEL_BAND[1]) * keep_hz
-    shape_db = slope * torch.log2(frequency.clamp_min(1.0) / centre)
-    target = level * 10 ** (shape_db / 10)[None, :, None]
-    gain = torch.sqrt(torch.clamp(target / (high_spec.abs().square() + 1e-20), max=1.0))
-    gain = torch.where((frequency > keep_hz)[None, :, None], gain, torch.ones_like(gain))
-    capped = torch.istft(high_spec * gain, n_fft, hop, window=window, length=length)
-    return capped.reshape(high.shape).to(high.dtype)
-
-
-def _slope(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Least-squares slope of ``y`` over ``x`` (1-D)."""
-    x = x - x.mean()
-    return (x * (y - y.mean())).sum() / (x * x).sum().clamp_min(1e-12)

@@ -33,7 +33,6 @@ from restore.cutoff import BandwidthEstimate, SpectrumStats
 from restore.tasks.guard import (
     GATE_INSET_SECONDS,
     InputSurvey,
-    cap_to_trend,
     guarded,
     safe_gain,
     within_ceiling,
@@ -105,7 +104,6 @@ class BandwidthProcess:
     out_rate: int
     band: BandPlan
     silent: tuple[bool, ...]
-    cap: bool = True  # generated band never louder than the input's spectrum continued
     _head: tuple[int, torch.Tensor] | None = field(default=None, repr=False)
 
     def __call__(self, batch: WindowBatch) -> torch.Tensor:
@@ -135,8 +133,6 @@ class BandwidthProcess:
         low = dsp.resample(audio, self.in_rate, self.out_rate)
         length = plan.to_output(plan.padded)
         low, high = low[..., :length], high[..., :length]
-        if self.cap:
-            high = cap_to_trend(low, high, self.band.keep_hz, self.out_rate)
         out = dsp.crossover(low, high, self.band.cutoff_hz, self.out_rate,
                             self.band.transition_hz)
         return torch.cat([out, low], dim=1)
