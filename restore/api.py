@@ -117,8 +117,9 @@ def upsample(audio: np.ndarray, sample_rate: int, rate: int = 48_000, *,
     audio = _checked(audio)
     survey, estimate = upsample_task.survey_input([audio], sample_rate, audio.shape[0],
                                                   measure_cutoff=cutoff_hz is None)
-    band = upsample_task.band_plan(sample_rate, rate,
-                                   estimate.cutoff_hz if cutoff_hz is None else cutoff_hz)
+    band = upsample_task.band_plan(
+        sample_rate, rate, estimate.cutoff_hz if cutoff_hz is None else cutoff_hz,
+        None if cutoff_hz is not None else estimate.edge_level_dbfs)
     method = task_method(method, "bandwidth")
     generate = method == "diffusion" and band.generate
     sampling = _sampling(method if generate else "classical", model, steps, seed, device,

@@ -58,6 +58,13 @@ class BandwidthEstimate:
     floor_dbfs: float | None
     reason: str
 
+    @property
+    def edge_level_dbfs(self) -> float | None:
+        """Level of the dense spectrum ``cliff_hz`` below the edge (white-noise dBFS)."""
+        if self.drop_db is None or self.floor_dbfs is None:
+            return None
+        return float(self.floor_dbfs + self.drop_db)
+
     def as_dict(self) -> dict:
         def rounded(value):
             return None if value is None else round(float(value), 1)

@@ -110,8 +110,9 @@ def upsample_file(path: Path, output: Path, rate: int, *, cutoff_hz: float | Non
     survey, estimate = upsample_task.survey_input(
         io.iter_blocks(path, _block_frames(info.sample_rate)), info.sample_rate, info.channels,
         measure_cutoff=cutoff_hz is None)
-    band = upsample_task.band_plan(info.sample_rate, rate,
-                                   estimate.cutoff_hz if cutoff_hz is None else cutoff_hz)
+    band = upsample_task.band_plan(
+        info.sample_rate, rate, estimate.cutoff_hz if cutoff_hz is None else cutoff_hz,
+        None if cutoff_hz is not None else estimate.edge_level_dbfs)
     generate = method == "diffusion" and band.generate
     blocks = io.iter_blocks(path, _block_frames(info.sample_rate))
     stream = upsample_task.upsample_stream(blocks, info.frames, info.channels, info.sample_rate,

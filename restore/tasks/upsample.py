@@ -46,6 +46,10 @@ OUTPUT_RATES = (44_100, 48_000)  # rates the method is meant for (others: resamp
 KEEP_NYQUIST_SHARE = 0.9  # with a rate change the input is kept up to this share of its
 # Nyquist: the resampler is flat there (-0.04 dB), and rolls off (-6 dB at 0.945) above
 TRANSITION_NYQUIST_SHARE = 0.04  # crossover width at most this share of the lower Nyquist
+# A codec-like edge (below KEEP_NYQUIST_SHARE of the input's Nyquist) whose content just below
+# is fainter than this (dense spectrum 1 kHz below the edge, white-noise dBFS) keeps the
+# decode's band: there the shipped model measured worse than the decode (docs/usage.md)
+GENERATE_MIN_EDGE_DBFS = -70.0
 
 
 @dataclass(frozen=True)
@@ -62,19 +66,24 @@ class BandPlan:
     generate: bool
 
 
-def band_plan(in_rate: int, out_rate: int, edge_hz: float | None) -> BandPlan:
+def band_plan(in_rate: int, out_rate: int, edge_hz: float | None,
+              edge_level_dbfs: float | None = None) -> BandPlan:
     """The band plan for an input whose content ends at ``edge_hz`` (None or the input's
-    Nyquist: full band, as :mod:`restore.cutoff` says).
+    Nyquist: full band, as :mod:`restore.cutoff` says); ``edge_level_dbfs`` is the estimate's
+    level just below that edge (None: generate, e.g. for a ``--cutoff`` given by hand).
 
     Without a rate change, or downwards from a full-band input, nothing is missing. With a rate
     increase the input is kept to ``KEEP_NYQUIST_SHARE`` of its Nyquist (or to its edge, if
     lower); a band-limited input is kept up to its edge, wholly, and the crossover lies above.
+    A codec-like edge with only faint content below it is left as it is (nothing generated).
     """
     nyquist = min(in_rate, out_rate) / 2
     edge = in_rate / 2 if edge_hz is None else min(float(edge_hz), in_rate / 2)
     full = edge >= FULL_BAND_FRACTION * in_rate / 2
     top = FULL_BAND_FRACTION * min(out_rate, MODEL_RATE) / 2
-    if full and in_rate >= out_rate:
+    faint = (edge < KEEP_NYQUIST_SHARE * in_rate / 2 and edge_level_dbfs is not None
+             and edge_level_dbfs < GENERATE_MIN_EDGE_DBFS)
+    if (full and in_rate >= out_rate) or faint:
         return BandPlan(nyquist, nyquist, dsp.DEFAULT_TRANSITION_HZ, False)
     keep = min(edge, nyquist) if in_rate == out_rate else min(edge, KEEP_NYQUIST_SHARE * nyquist)
     transition = min(dsp.DEFAULT_TRANSITION_HZ, TRANSITION_NYQUIST_SHARE * nyquist)

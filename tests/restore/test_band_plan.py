@@ -1,0 +1,37 @@
+"""What upsampling keeps and what it generates (restore.tasks.upsample.band_plan)."""
+
+from __future__ import annotations
+
+import pytest
+
+from restore.tasks.upsample import GENERATE_MIN_EDGE_DBFS, band_plan
+
+
+@pytest.mark.parametrize("rate", [8000, 16_000, 22_050, 44_100])
+def test_rate_increase_keeps_the_input_to_ninety_percent_of_its_nyquist(rate):
+    plan = band_plan(rate, 48_000, rate / 2)
+    nyquist = min(rate, 48_000) / 2
+    assert plan.generate and plan.keep_hz == pytest.approx(0.9 * nyquist)
+    assert plan.cutoff_hz - plan.transition_hz / 2 == pytest.approx(0.9 * nyquist)
+    assert plan.cutoff_hz + plan.transition_hz / 2 <= 0.945 * nyquist  # resampler's -6 dB
+
+
+def test_a_band_limited_input_is_kept_to_its_edge_wholly():
+    plan = band_plan(44_100, 44_100, 16_000.0, -40.0)
+    assert plan.generate and plan.keep_hz == 16_000.0
+    assert plan.cutoff_hz - plan.transition_hz / 2 == 16_000.0
+
+
+def test_nothing_is_generated_for_full_band_inputs_without_a_rate_increase():
+    assert not band_plan(48_000, 48_000, None).generate
+    assert not band_plan(96_000, 48_000, 48_000.0).generate
+    assert not band_plan(48_000, 44_100, 24_000.0).generate
+
+
+def test_a_codec_edge_with_faint_content_below_keeps_the_decode():
+    faint, loud = GENERATE_MIN_EDGE_DBFS - 1, GENERATE_MIN_EDGE_DBFS + 1
+    assert not band_plan(44_100, 44_100, 8000.0, faint).generate
+    assert band_plan(44_100, 44_100, 8000.0, loud).generate
+    assert band_plan(44_100, 44_100, 8000.0, None).generate  # --cutoff given by hand
+    # a low-rate input's resampler edge is no codec edge: its band is generated
+    assert band_plan(8000, 48_000, 3781.0, faint).generate
