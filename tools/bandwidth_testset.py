@@ -226,10 +226,11 @@ def reference_cutoff(degraded: np.ndarray, source: np.ndarray, rate: int
     """``(reference, source_edge)`` in Hz, from typical spectra (median over 85 ms segments, so
     a codec's sporadic frames above its cutoff do not count as kept).
 
-    ``reference``: the highest frequency where ``degraded`` is within 20 dB of ``source``, over
-    frequencies where the source is not silent (above -130 dBFS-equivalent: a recording's own
-    noise floor counts, so this is where the codec or filter cut). ``source_edge``: the highest
-    frequency where the source is above the estimator's floor (-90 dBFS-equivalent).
+    ``reference``: the highest frequency where ``degraded`` is within 20 dB of ``source`` (either
+    way), over frequencies where the source is not silent (above -120 dBFS-equivalent: a
+    recording's own noise floor counts, so this is where the codec or filter cut).
+    ``source_edge``: the highest frequency where the source is above the estimator's floor
+    (-90 dBFS-equivalent).
     """
     def spectrum(audio: np.ndarray) -> np.ndarray:
         _, power = signal.welch(audio.T, fs=rate, nperseg=4096, axis=-1, average="median")
@@ -240,7 +241,7 @@ def reference_cutoff(degraded: np.ndarray, source: np.ndarray, rate: int
     ours, theirs = spectrum(degraded[:frames]), spectrum(source[:frames])
     frequency = np.fft.rfftfreq(4096, 1 / rate)
     floor = 10 ** (-90 / 10) / (rate / 2)
-    kept = (ours > 0.01 * theirs) & (theirs > 1e-4 * floor)
+    kept = (ours > 0.01 * theirs) & (ours < 100 * theirs) & (theirs > 1e-3 * floor)
     reference = float(frequency[np.flatnonzero(kept)[-1]]) if kept.any() else 0.0
     content = np.flatnonzero(theirs > floor)
     return reference, float(frequency[content[-1]]) if content.size else 0.0
@@ -292,7 +293,10 @@ def verdict(estimate: float, nyquist: float, truth: float | None,
         if source_edge is not None and source_edge - truth < max(1000.0, 0.05 * nyquist):
             return "ok: nothing above the floor lost"
         return "missed (kept as full band)"
-    if estimate < truth - max(500.0, 0.03 * nyquist):
+    tolerance = max(500.0, 0.03 * nyquist)
+    if estimate < truth - tolerance:
+        if source_edge is not None and source_edge <= estimate + tolerance:
+            return f"ok ({estimate - truth:+.0f} Hz, only content below the floor above it)"
         return f"**wrong: {estimate - truth:+.0f} Hz, real content replaced**"
     return f"ok ({estimate - truth:+.0f} Hz)"
 

@@ -13,7 +13,8 @@ as the default 8 steps in a quarter of the time.
 
 ``codecs``: every MP3/AAC decode of the test set that the estimator calls band-limited is
 upsampled at its own rate with the model (``--cutoff`` as estimated, so the model always runs);
-LSD above the estimated cutoff against the source, for the output and for the decode itself.
+LSD above the estimated cutoff against the source, for the output and for the decode itself,
+up to the source's own edge (the game music is itself a Vorbis decode, silent above 18 kHz).
 Bars: output <= decode on every file, mean ratio <= 0.6. The last column is what the command
 does by default: where the content just below the edge is fainter than
 ``GENERATE_MIN_EDGE_DBFS`` it keeps the decode (ratio 1).
@@ -105,8 +106,10 @@ def codecs(folder: Path, model, steps: int | None, first: int = 0) -> None:
             continue
         out = restore.upsample(decode, rate, rate, cutoff_hz=estimate.cutoff_hz, model=model,
                                device="cpu", steps=steps)
-        kept = band_lsd(decode, source, rate, estimate.cutoff_hz, rate / 2)
-        made = band_lsd(out, source, rate, estimate.cutoff_hz, rate / 2)
+        top = estimate_bandwidth(sf.read(folder / entry["source"], always_2d=True)[0].T,
+                                 rate).cutoff_hz
+        kept = band_lsd(decode, source, rate, estimate.cutoff_hz, top)
+        made = band_lsd(out, source, rate, estimate.cutoff_hz, top)
         ratios.append(made / kept)
         generate = band_plan(rate, rate, estimate.cutoff_hz, estimate.edge_level_dbfs).generate
         defaults.append(made / kept if generate else 1.0)
