@@ -70,11 +70,11 @@ def band_lsd(estimate: np.ndarray, reference: np.ndarray, rate: int, low_hz: flo
     return float(lsd_per_frame(estimate[:, :frames], reference[:, :frames], low, high).mean())
 
 
-def below(folder: Path, model, steps: int | None) -> None:
+def below(folder: Path, model, steps: int | None, only: list[str] | None = None) -> None:
     print("| source | input rate | estimate of the input | LSD below 0.9 x Nyquist |")
     print("| --- | --- | --- | --- |")
     worst = 0.0
-    for name in SOURCES:
+    for name in only or SOURCES:
         source, rate = excerpt(folder / name)
         for low_rate in LOW_RATES:
             low = resample_sox(source, rate, low_rate)
@@ -126,12 +126,13 @@ def main() -> None:
     parser.add_argument("action", choices=["below", "codecs"])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--steps", type=int, default=None, help="sampler steps (model's default)")
+    parser.add_argument("--only", nargs="*", default=None, help="below: these sources only")
     parser.add_argument("--first", type=int, default=0,
                         help="codecs: start at this manifest entry (resume a run)")
     arguments = parser.parse_args()
     model = load_model(None, device="cpu")
     if arguments.action == "below":
-        below(arguments.folder, model, arguments.steps)
+        below(arguments.folder, model, arguments.steps, arguments.only)
     else:
         codecs(arguments.folder, model, arguments.steps, arguments.first)
 

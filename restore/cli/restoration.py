@@ -140,9 +140,12 @@ class Job:
             check_output_path(labels, inputs, self.parameters["overwrite"])
             write_labels(labels, label_rows(regions))
         if not self.quiet:
-            gain = "" if level is None else (
-                f", gain {level.get('gain_db', level.get('b_gain_db')):+.2f} dB to stay "
-                "within full scale")
+            gain = ""
+            if level is not None and "b_gain_db" in level:
+                gain = f", B's gain {level['b_gain_db']:+.2f} dB to stay within full scale"
+            elif level is not None:
+                gain = (f", {level['limited_seconds']:.3f} s limited by up to "
+                        f"{level['max_reduction_db']:.2f} dB to stay within full scale")
             click.echo(f"{inputs[0]} -> {output} ({len(regions)} generated "
                        f"region{'s' if len(regions) != 1 else ''}{gain})")
 

@@ -102,9 +102,9 @@ def upsample_file(path: Path, output: Path, rate: int, *, cutoff_hz: float | Non
                   ) -> tuple[list[Region], dict | None]:
     """Bandwidth-extend ``path`` to ``rate`` into ``output``, streaming.
 
-    Returns the generated regions and the sidecar's ``level`` entry (None: no gain applied).
+    Returns the generated regions and the sidecar's ``level`` entry (None: nothing limited).
     """
-    from restore.tasks.guard import level_record, safe_gain
+    from restore.tasks.guard import Limiter
 
     info = io.read_info(path)
     survey, estimate = upsample_task.survey_input(
@@ -114,19 +114,19 @@ def upsample_file(path: Path, output: Path, rate: int, *, cutoff_hz: float | Non
         info.sample_rate, rate, estimate.cutoff_hz if cutoff_hz is None else cutoff_hz,
         None if cutoff_hz is not None else estimate.edge_level_dbfs)
     generate = method == "diffusion" and band.generate
+    limiter = Limiter(rate, survey.true_peak)
     blocks = io.iter_blocks(path, _block_frames(info.sample_rate))
     stream = upsample_task.upsample_stream(blocks, info.frames, info.channels, info.sample_rate,
                                            rate, band, survey,
                                            method=method if generate else "classical",
                                            sampling=sampling, batch_size=batch_size,
-                                           callback=callback)
+                                           callback=callback, limiter=limiter)
     frames = -(-info.frames * rate // info.sample_rate)
     with io.AudioWriter(output, rate, info.channels, like=info, frames=frames,
                         **writer_options) as writer:
         for block in stream:
             writer.write(_clip_for(writer, block))
-    gain = safe_gain(survey.true_peak)
-    level = None if gain == 1.0 else level_record(gain, survey.true_peak)
+    level = limiter.record()
     if not generate:
         return [], level
     return [region(start, end, "bandwidth", method=method,

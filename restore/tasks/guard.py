@@ -8,11 +8,12 @@
   from ``GATE_INSET_SECONDS`` after its start to as long before its end, the output is exactly
   the input's own (resampled) audio, with ``GATE_RAMP_SECONDS`` raised-cosine ramps.
 - :func:`limit_added` scales generated audio down, sample by sample with a short hold, wherever
-  adding it would take the output past ``CEILING_DBFS``; :func:`safe_gain` is the one gain for a
-  whole output whose *input* part already peaks above it (sinc reconstruction of a full-scale
-  file); the caller records that gain in the sidecar. :func:`within_ceiling` catches the few
-  samples a true-peak measurement can miss (the ringing of a full-scale signal cut off at
-  the end of a file) with a local gain.
+  adding it would take the output past ``CEILING_DBFS``. Where the *input* alone passes it once
+  resampled (its inter-sample peaks become samples), :class:`Limiter` applies a local
+  true-peak-safe gain (the same hold and smoothing: a few ms around each over) and counts
+  what it did for the sidecar. A local gain, not one for the whole file, so that everywhere
+  else the output stays the input. :func:`safe_gain` is the one gain for a whole clip (B of a
+  transition, which is scaled anyway).
 
 Arrays are ``[channels, frames]`` float; frames are at the rate named by the argument.
 """
@@ -173,32 +174,44 @@ def safe_gain(true_peak: float, ceiling: float = CEILING) -> float:
     return 1.0 if true_peak <= ceiling else ceiling / true_peak
 
 
-def level_record(gain: float, true_peak: float) -> dict:
-    """The sidecar's ``level`` entry for an output gain."""
-    return {"gain_db": round(20.0 * math.log10(gain), 3),
-            "input_true_peak_dbtp": round(20.0 * math.log10(max(true_peak, 1e-12)), 3),
-            "ceiling_dbfs": CEILING_DBFS,
-            "why": "true-peak-safe gain: the input alone would pass full scale once resampled"}
+class Limiter:
+    """The last stage of an output stream: a local gain wherever a block passes the ceiling,
+    with the record of what it did (:meth:`record`)."""
 
+    def __init__(self, rate: int, true_peak: float) -> None:
+        self.rate, self.true_peak = rate, true_peak
+        self.limited = 0  # output frames whose gain is below 1
+        self.lowest = 1.0
 
-def within_ceiling(block: np.ndarray, rate: int) -> np.ndarray:
-    """``block`` with a local gain (held and smoothed like :func:`limit_added`) wherever it
-    still passes the ceiling: the last resort where a true-peak gain measured on the input
-    misses a few samples (a full-scale signal cut off at the file's end rings once resampled)."""
-    return limit_added(np.zeros_like(block), block, rate)
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        limited = limit_added(np.zeros_like(block), block, self.rate)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(block != 0, limited / block, 1.0).min(axis=0)
+        self.limited += int(np.count_nonzero(ratio < 1.0))
+        self.lowest = min(self.lowest, float(ratio.min(initial=1.0)))
+        return limited.astype(np.float32)
+
+    def record(self) -> dict | None:
+        """The sidecar's ``level`` entry, or None when nothing was limited."""
+        if self.limited == 0:
+            return None
+        return {"limited_seconds": round(self.limited / self.rate, 6),
+                "max_reduction_db": round(-20.0 * math.log10(max(self.lowest, 1e-12)), 3),
+                "input_true_peak_dbtp": round(20.0 * math.log10(max(self.true_peak, 1e-12)), 3),
+                "ceiling_dbfs": CEILING_DBFS,
+                "why": "local true-peak-safe gain where the resampled input passes the ceiling"}
 
 
 def guarded(stream: Iterator[np.ndarray], channels: int, in_rate: int, out_rate: int,
-            frames: int, runs: list[list[tuple[int, int]]], gain: float) -> Iterator[np.ndarray]:
+            frames: int, runs: list[list[tuple[int, int]]],
+            limiter: Limiter) -> Iterator[np.ndarray]:
     """Final output blocks from a stream of ``[2 * channels, n]`` blocks holding the processed
-    output over the input resampled alone: generated part gated in quiet runs, limited, and
-    everything times ``gain``."""
+    output over the input resampled alone: generated part gated in quiet runs and limited,
+    then ``limiter`` where the input itself passes the ceiling."""
     position = 0
     for block in stream:
-        out, base = block[:channels] * gain, block[channels:] * gain
+        out, base = block[:channels], block[channels:]
         added = (out - base) * gate_weights(runs, position, block.shape[1], in_rate, out_rate,
                                             frames)
         position += block.shape[1]
-        yield within_ceiling(base + limit_added(base, added, out_rate), out_rate).astype(
-            np.float32)
-
+        yield limiter(base + limit_added(base, added, out_rate))

@@ -13,8 +13,8 @@ What is kept (:func:`band_plan`): below the input's real edge (:mod:`restore.cut
 rate change below 0.9 of the input's Nyquist, the output is the input. After generation
 (:mod:`restore.tasks.guard`) the generated band is gated off where the input is quiet (digital
 silence or dither at or below -90 dBFS for 50 ms or more), kept out of silent channels, and
-limited so that it never takes the output past -0.1 dBFS; an input that would pass it once
-resampled gets one true-peak-safe gain, which the caller records.
+limited so that it never takes the output past -0.1 dBFS; where the input itself would pass it
+once resampled, a local true-peak-safe gain keeps it below, and the caller records it.
 """
 
 from __future__ import annotations
@@ -33,9 +33,8 @@ from restore.cutoff import BandwidthEstimate, SpectrumStats
 from restore.tasks.guard import (
     GATE_INSET_SECONDS,
     InputSurvey,
+    Limiter,
     guarded,
-    safe_gain,
-    within_ceiling,
 )
 
 WINDOW_SECONDS = 1.0  # core of each window
@@ -195,27 +194,28 @@ def upsample_stream(
     batch_size: int = 4,
     plan: WindowPlan | None = None,
     callback: Callable[[dict], None] | None = None,
+    limiter: Limiter | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield the upsampled audio ``[channels, n]`` blocks at ``out_rate``, in order.
 
     ``band`` says what is kept and what generated (:func:`band_plan`); ``survey`` (of the same
-    input, :func:`survey_input`) gives the quiet runs where the output stays the input and the
-    true peak that sets the true-peak-safe gain. When nothing is missing, or with
-    ``method="classical"``, the audio is only sinc-resampled (and scaled by that gain).
+    input, :func:`survey_input`) gives the quiet runs where the output stays the input.
+    ``limiter`` (default: a fresh one) keeps the output below the ceiling and records where it
+    acted. When nothing is missing, or with ``method="classical"``, the audio is only
+    sinc-resampled.
     """
     plan = plan or upsample_plan(in_rate, out_rate)
-    gain = safe_gain(survey.true_peak)
+    limiter = limiter or Limiter(out_rate, survey.true_peak)
     if method == "classical" or not band.generate:
         stream = resample_stream(blocks, frames, channels, in_rate, out_rate, plan=plan,
                                  batch_size=batch_size, callback=callback)
-        yield from (within_ceiling(block * gain, out_rate).astype(np.float32)
-                    for block in stream)
+        yield from (limiter(block) for block in stream)
         return
     process = BandwidthProcess(sampling, in_rate, out_rate, band, survey.silent_channels())
     stream = overlap_add_stream(blocks, frames, channels, plan, process,
                                 batch_windows=batch_size, callback=callback,
                                 out_channels=2 * channels)
-    yield from guarded(stream, channels, in_rate, out_rate, frames, survey.quiet_runs(), gain)
+    yield from guarded(stream, channels, in_rate, out_rate, frames, survey.quiet_runs(), limiter)
 
 
 def generated_spans(survey: InputSurvey, out_rate: int) -> list[tuple[float, float]]:

@@ -60,12 +60,21 @@ def test_limiter_keeps_the_sum_below_the_ceiling_and_leaves_quiet_parts(rng):
     np.testing.assert_array_equal(untouched, added * 0.1)
 
 
-def test_safe_gain_and_record():
+def test_safe_gain_and_the_limiters_record():
     assert guard.safe_gain(0.5) == 1.0
-    gain = guard.safe_gain(1.2)
-    assert gain * 1.2 == pytest.approx(guard.CEILING)
-    record = guard.level_record(gain, 1.2)
-    assert record["gain_db"] < 0 and record["input_true_peak_dbtp"] == pytest.approx(1.584, 1e-3)
+    assert guard.safe_gain(1.2) * 1.2 == pytest.approx(guard.CEILING)
+    limiter = guard.Limiter(RATE, 1.2)
+    quiet = np.full((2, 100), 0.5)
+    np.testing.assert_array_equal(limiter(quiet), quiet)
+    assert limiter.record() is None
+    loud = np.sin(np.linspace(0, 20 * np.pi, RATE))[None].repeat(2, 0) * 1.2
+    out = limiter(loud)
+    assert np.abs(out).max() <= guard.CEILING + 1e-6
+    quiet_part = np.abs(loud[0]) < 0.5
+    np.testing.assert_allclose(out[:, quiet_part], loud[:, quiet_part], rtol=1e-6)
+    record = limiter.record()
+    assert record["max_reduction_db"] == pytest.approx(1.68, abs=0.05)
+    assert record["input_true_peak_dbtp"] == pytest.approx(1.584, abs=1e-3)
 
 
 def test_true_peak_sees_inter_sample_peaks():
