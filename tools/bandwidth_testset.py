@@ -227,8 +227,9 @@ def reference_cutoff(degraded: np.ndarray, source: np.ndarray, rate: int
     a codec's sporadic frames above its cutoff do not count as kept).
 
     ``reference``: the highest frequency where ``degraded`` is within 20 dB of ``source`` (either
-    way), over frequencies where the source is not silent (above -120 dBFS-equivalent: a
-    recording's own noise floor counts, so this is where the codec or filter cut).
+    way), over frequencies where the source is not silent (above -110 dBFS-equivalent: a
+    recording's own noise floor counts, so this is where the codec or filter cut) and inside
+    the source's own band (the game music is itself a Vorbis decode).
     ``source_edge``: the highest frequency where the source is above the estimator's floor
     (-90 dBFS-equivalent).
     """
@@ -241,7 +242,8 @@ def reference_cutoff(degraded: np.ndarray, source: np.ndarray, rate: int
     ours, theirs = spectrum(degraded[:frames]), spectrum(source[:frames])
     frequency = np.fft.rfftfreq(4096, 1 / rate)
     floor = 10 ** (-90 / 10) / (rate / 2)
-    kept = (ours > 0.01 * theirs) & (ours < 100 * theirs) & (theirs > 1e-3 * floor)
+    band = frequency <= estimate_bandwidth(source.T, rate).cutoff_hz
+    kept = (ours > 0.01 * theirs) & (ours < 100 * theirs) & (theirs > 0.01 * floor) & band
     reference = float(frequency[np.flatnonzero(kept)[-1]]) if kept.any() else 0.0
     content = np.flatnonzero(theirs > floor)
     return reference, float(frequency[content[-1]]) if content.size else 0.0

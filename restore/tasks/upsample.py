@@ -44,7 +44,11 @@ FULL_BAND_FRACTION = 0.95  # a known band this close to the output Nyquist needs
 OUTPUT_RATES = (44_100, 48_000)  # rates the method is meant for (others: resampled from 48 kHz)
 KEEP_NYQUIST_SHARE = 0.9  # with a rate change the input is kept up to this share of its
 # Nyquist: the resampler is flat there (-0.04 dB), and rolls off (-6 dB at 0.945) above
-TRANSITION_NYQUIST_SHARE = 0.04  # crossover width at most this share of the lower Nyquist
+TRANSITION_NYQUIST_SHARE = 0.02  # crossover width at most this share of the lower Nyquist
+# the crossover FIR's window smears its raised-cosine edge by about this share of its width
+# on each side: the crossover starts that much above the kept band (1e-4 of the generated
+# band at keep_hz, 1e-8 100 Hz below, measured with dsp.lowpass_kernel)
+CROSSOVER_SMEAR_SHARE = 0.45
 # A codec-like edge (below KEEP_NYQUIST_SHARE of the input's Nyquist) whose content just below
 # is fainter than this (dense spectrum 1 kHz below the edge, white-noise dBFS) keeps the
 # decode's band: there the shipped model measured worse than the decode (docs/usage.md)
@@ -55,8 +59,9 @@ GENERATE_MIN_EDGE_DBFS = -70.0
 class BandPlan:
     """Where the output stops being the input. All in Hz.
 
-    Below ``keep_hz`` the output is the input (resampled); the linear-phase crossover runs from
-    there to ``cutoff_hz + transition_hz / 2``, and the model's band lies above ``cutoff_hz``.
+    Below ``keep_hz`` the output is the input (resampled); the linear-phase crossover, centred
+    on ``cutoff_hz`` and ``transition_hz`` wide, starts just above it (its window's smear
+    included), and the model's band lies above ``cutoff_hz``.
     """
 
     keep_hz: float
@@ -86,7 +91,7 @@ def band_plan(in_rate: int, out_rate: int, edge_hz: float | None,
         return BandPlan(nyquist, nyquist, dsp.DEFAULT_TRANSITION_HZ, False)
     keep = min(edge, nyquist) if in_rate == out_rate else min(edge, KEEP_NYQUIST_SHARE * nyquist)
     transition = min(dsp.DEFAULT_TRANSITION_HZ, TRANSITION_NYQUIST_SHARE * nyquist)
-    cutoff = keep + transition / 2
+    cutoff = keep + transition * (0.5 + CROSSOVER_SMEAR_SHARE)
     return BandPlan(keep, cutoff, transition, cutoff + transition / 2 < top)
 
 
