@@ -51,8 +51,11 @@ TRANSITION_NYQUIST_SHARE = 0.02  # crossover width at most this share of the low
 CROSSOVER_SMEAR_SHARE = 0.45
 # A codec-like edge (below KEEP_NYQUIST_SHARE of the input's Nyquist) whose content just below
 # is fainter than this (dense spectrum 1 kHz below the edge, white-noise dBFS) keeps the
-# decode's band: there the shipped model measured worse than the decode (docs/usage.md)
-GENERATE_MIN_EDGE_DBFS = -70.0
+# decode's band: there the shipped model was not measured better than the decode
+# (docs/usage.md). One bar for edges below LOW_EDGE_SHARE of Nyquist (48 kbps MP3s), a
+# higher one above (where only a loud drum loop gained and quieter music lost).
+LOW_EDGE_SHARE = 0.4
+GENERATE_MIN_EDGE_DBFS = (-70.0, -55.0)
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,9 @@ def band_plan(in_rate: int, out_rate: int, edge_hz: float | None,
     edge = in_rate / 2 if edge_hz is None else min(float(edge_hz), in_rate / 2)
     full = edge >= FULL_BAND_FRACTION * in_rate / 2
     top = FULL_BAND_FRACTION * min(out_rate, MODEL_RATE) / 2
+    bar = GENERATE_MIN_EDGE_DBFS[0 if edge < LOW_EDGE_SHARE * in_rate / 2 else 1]
     faint = (edge < KEEP_NYQUIST_SHARE * in_rate / 2 and edge_level_dbfs is not None
-             and edge_level_dbfs < GENERATE_MIN_EDGE_DBFS)
+             and edge_level_dbfs < bar)
     if (full and in_rate >= out_rate) or faint:
         return BandPlan(nyquist, nyquist, dsp.DEFAULT_TRANSITION_HZ, False)
     keep = min(edge, nyquist) if in_rate == out_rate else min(edge, KEEP_NYQUIST_SHARE * nyquist)

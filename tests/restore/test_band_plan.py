@@ -39,9 +39,10 @@ def test_nothing_is_generated_for_full_band_inputs_without_a_rate_increase():
 
 
 def test_a_codec_edge_with_faint_content_below_keeps_the_decode():
-    faint, loud = GENERATE_MIN_EDGE_DBFS - 1, GENERATE_MIN_EDGE_DBFS + 1
-    assert not band_plan(44_100, 44_100, 8000.0, faint).generate
-    assert band_plan(44_100, 44_100, 8000.0, loud).generate
+    for edge, bar in ((8000.0, GENERATE_MIN_EDGE_DBFS[0]), (16_000.0, GENERATE_MIN_EDGE_DBFS[1])):
+        assert not band_plan(44_100, 44_100, edge, bar - 1).generate
+        assert band_plan(44_100, 44_100, edge, bar + 1).generate
+    faint = GENERATE_MIN_EDGE_DBFS[0] - 1
     assert band_plan(44_100, 44_100, 8000.0, None).generate  # --cutoff given by hand
     # a low-rate input's resampler edge is no codec edge: its band is generated
     assert band_plan(8000, 48_000, 3781.0, faint).generate
