@@ -70,13 +70,14 @@ def band_lsd(estimate: np.ndarray, reference: np.ndarray, rate: int, low_hz: flo
     return float(lsd_per_frame(estimate[:, :frames], reference[:, :frames], low, high).mean())
 
 
-def below(folder: Path, model, steps: int | None, only: list[str] | None = None) -> None:
+def below(folder: Path, model, steps: int | None, only: list[str] | None = None,
+          rates: list[int] | None = None) -> None:
     print("| source | input rate | estimate of the input | LSD below 0.9 x Nyquist |")
     print("| --- | --- | --- | --- |")
     worst = 0.0
     for name in only or SOURCES:
         source, rate = excerpt(folder / name)
-        for low_rate in LOW_RATES:
+        for low_rate in rates or LOW_RATES:
             low = resample_sox(source, rate, low_rate)
             estimate = estimate_bandwidth(low, low_rate)
             out = restore.upsample(low, low_rate, rate, model=model, device="cpu", steps=steps)
@@ -127,12 +128,13 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--steps", type=int, default=None, help="sampler steps (model's default)")
     parser.add_argument("--only", nargs="*", default=None, help="below: these sources only")
+    parser.add_argument("--rates", nargs="*", type=int, default=None, help="below: these rates")
     parser.add_argument("--first", type=int, default=0,
                         help="codecs: start at this manifest entry (resume a run)")
     arguments = parser.parse_args()
     model = load_model(None, device="cpu")
     if arguments.action == "below":
-        below(arguments.folder, model, arguments.steps, arguments.only)
+        below(arguments.folder, model, arguments.steps, arguments.only, arguments.rates)
     else:
         codecs(arguments.folder, model, arguments.steps, arguments.first)
 
