@@ -51,8 +51,11 @@ TRIM_SECONDS = 0.25
 
 
 def excerpt(path: Path) -> tuple[np.ndarray, int]:
-    rate = sf.info(path).samplerate
-    audio, _ = sf.read(path, start=int(START_SECONDS * rate), frames=int(SECONDS * rate),
+    """``SECONDS`` from ``START_SECONDS`` in (earlier in a shorter file; all of a short one)."""
+    info = sf.info(path)
+    rate = info.samplerate
+    start = min(START_SECONDS, max(0.0, info.duration - SECONDS))
+    audio, _ = sf.read(path, start=int(start * rate), frames=int(SECONDS * rate),
                        always_2d=True, dtype="float32")
     return audio.T, rate
 
