@@ -16,6 +16,9 @@ import numpy as np
 import pyloudnorm
 from scipy import ndimage, signal
 
+from restore.cutoff import BandwidthEstimate, SpectrumStats, estimate_bandwidth
+from restore.dropouts import Reader, interrupts_programme
+
 CLIP_LEVEL = 0.999  # |sample| at or above this (-0.009 dBFS) counts as clipped
 SILENCE_LEVEL = 2.0**-24  # |sample| at or below this in every channel is digital silence
 SILENCE_KEPT_SECONDS = 0.0005  # shorter silent runs are dropped while streaming
@@ -23,12 +26,6 @@ ENVELOPE_SECONDS = 0.005  # level envelope frame for sudden-drop detection
 DROP_DB = 30.0  # a frame this far below its neighbourhood's median level is a sudden drop
 DROP_CONTEXT_SECONDS = 0.2  # neighbourhood on each side for that median
 PROGRAMME_DBFS = -50.0  # neighbourhood must be at least this loud to count as programme
-SPECTRUM_SEGMENT = 4096  # Welch segment (samples) for the bandwidth estimate
-SPECTRUM_SMOOTH_HZ = 200.0  # median smoothing of the averaged spectrum
-EDGE_WINDOW_HZ = 1000.0  # band on each side of a candidate spectral edge
-EDGE_DB = 20.0  # level step across a candidate edge that counts as a cut-off
-BANDWIDTH_DYNAMIC_DB = 70.0  # spectrum more than this below its maximum counts as empty
-FULL_BAND_FRACTION = 0.95  # a cutoff this close to Nyquist means "full band"
 LOUDNESS_SEGMENT_SECONDS = 0.1  # BS.1770 gating blocks are 4 such segments (400 ms, 75% overlap)
 CHANNEL_GAINS = (1.0, 1.0, 1.0, 1.41, 1.41)  # BS.1770 channel weights (L, R, C, Ls, Rs)
 
@@ -53,12 +50,12 @@ def loudness_lufs(audio: np.ndarray, sample_rate: int) -> float:
 
 
 def estimate_cutoff_hz(audio: np.ndarray, sample_rate: int) -> float:
-    """Effective bandwidth in Hz: where the averaged spectrum falls to its floor.
+    """Effective bandwidth in Hz (the conservative estimate of :mod:`restore.cutoff`).
 
-    A 44.1 kHz file decoded from a 16 kHz-low-passed MP3 gives about 16000; a full-band file
-    gives ``sample_rate / 2``.
+    A 44.1 kHz file decoded from a 16 kHz-low-passed MP3 gives about 16000; a full-band file,
+    and a dark, shelved, quiet or tonal one, gives ``sample_rate / 2``.
     """
-    return Analyzer.single(audio, sample_rate).cutoff_hz()
+    return estimate_bandwidth(np.asarray(audio), sample_rate).cutoff_hz
 
 
 def find_dropouts(audio: np.ndarray, sample_rate: int, *, min_silence_seconds: float = 0.001,
@@ -68,9 +65,15 @@ def find_dropouts(audio: np.ndarray, sample_rate: int, *, min_silence_seconds: f
     Two kinds: runs of digital silence (all channels within one 24-bit step of zero) at least
     ``min_silence_seconds`` (no less than 0.5 ms) long that do not touch the file's start or
     end; and sudden drops, 5 ms frames more than ``drop_db`` below the median level of the
-    surrounding 0.4 s of programme (louder than -50 dBFS), with a steep fall and rise.
+    surrounding 0.4 s of programme (louder than -50 dBFS), with a steep fall and rise. Either
+    kind counts only where it interrupts programme (:mod:`restore.dropouts`): pauses between
+    words or notes are not dropouts.
     """
-    return Analyzer.single(audio, sample_rate).dropouts(min_silence_seconds, drop_db)
+
+    def read(start: int, length: int) -> np.ndarray:
+        return np.asarray(audio)[:, start:start + length]
+
+    return Analyzer.single(audio, sample_rate).dropouts(min_silence_seconds, drop_db, read)
 
 
 @dataclass
@@ -90,9 +93,7 @@ class Analyzer:
         self.silent_runs: list[_Run] = []
         self._envelope: list[np.ndarray] = []  # mean power per 5 ms frame
         self._envelope_rest = np.zeros((channels, 0))
-        self._spectrum = np.zeros(SPECTRUM_SEGMENT // 2 + 1)
-        self._spectrum_weight = 0
-        self._spectrum_rest = np.zeros((channels, 0))
+        self._spectrum = SpectrumStats(sample_rate)
         self._segment_energy: list[np.ndarray] = []  # K-weighted energy per 100 ms segment
         self._loudness_rest = np.zeros((channels, 0))
         meter = pyloudnorm.Meter(sample_rate)
@@ -117,7 +118,7 @@ class Analyzer:
         self.clipped += int(np.count_nonzero(magnitude >= CLIP_LEVEL))
         self._add_silence(magnitude.max(axis=0) <= SILENCE_LEVEL)
         self._add_envelope(block)
-        self._add_spectrum(block)
+        self._spectrum.add(block)
         self._add_loudness(block)
         self.frames += block.shape[1]
 
@@ -144,16 +145,6 @@ class Analyzer:
         power = (data[:, :whole] ** 2).mean(axis=0).reshape(-1, frame).mean(axis=1)
         self._envelope.append(power)
         self._envelope_rest = data[:, whole:]
-
-    def _add_spectrum(self, block: np.ndarray) -> None:
-        data = np.concatenate([self._spectrum_rest, block], axis=1)
-        if data.shape[1] < SPECTRUM_SEGMENT:  # small blocks are gathered until one segment
-            self._spectrum_rest = data
-            return
-        _, power = signal.welch(data, nperseg=SPECTRUM_SEGMENT, axis=-1)
-        self._spectrum += power.sum(axis=0) * data.shape[1]
-        self._spectrum_weight += data.shape[1]
-        self._spectrum_rest = data[:, :0]
 
     def _add_loudness(self, block: np.ndarray) -> None:
         weighted = np.empty_like(block)
@@ -198,42 +189,29 @@ class Analyzer:
                 return float("-inf")
             return float(-0.691 + 10 * np.log10((gains * mean_square[:, gated]).mean(axis=1).sum()))
 
+    def bandwidth(self) -> BandwidthEstimate:
+        """The conservative bandwidth estimate with its evidence (:mod:`restore.cutoff`)."""
+        return self._spectrum.estimate()
+
     def cutoff_hz(self) -> float:
-        """Effective bandwidth (see :func:`estimate_cutoff_hz`).
+        """Effective bandwidth in Hz (see :func:`estimate_cutoff_hz`)."""
+        return self.bandwidth().cutoff_hz
 
-        First choice: the steepest edge of the averaged spectrum (mean level in the 1 kHz below
-        minus the 1 kHz above, at least 20 dB: a low-pass filter or codec cut-off). Without such
-        an edge: the highest frequency within 70 dB of the spectrum's maximum (a gradual roll-off).
+    def dropouts(self, min_silence_seconds: float = 0.001, drop_db: float = DROP_DB,
+                 read: Reader | None = None) -> list[tuple[float, float]]:
+        """Dropout candidates in seconds (see :func:`find_dropouts`).
+
+        ``read(start, length) -> [channels, length]`` gives the audio for the spectral check on
+        both sides of each candidate; without it only their levels are checked.
         """
-        nyquist = self.sample_rate / 2
-        if self._spectrum_weight == 0 or not self._spectrum.any():
-            return nyquist
-        bin_hz = self.sample_rate / SPECTRUM_SEGMENT
-        smooth = max(1, int(SPECTRUM_SMOOTH_HZ / bin_hz)) | 1
-        level = 10 * np.log10(self._spectrum / self._spectrum_weight + 1e-30)
-        level = ndimage.median_filter(level, size=smooth, mode="nearest")
-        width = max(2, int(EDGE_WINDOW_HZ / bin_hz))
-        if level.size > 2 * width + 1:
-            sums = np.concatenate([[0.0], np.cumsum(level)])
-            centres = np.arange(width, level.size - width)
-            step = ((sums[centres] - sums[centres - width])
-                    - (sums[centres + width] - sums[centres])) / width
-            best = int(np.argmax(step))
-            if step[best] >= EDGE_DB:
-                cutoff = centres[best] * bin_hz
-                return nyquist if cutoff >= FULL_BAND_FRACTION * nyquist else float(cutoff)
-        level = level[1:]  # no DC
-        above = np.flatnonzero(level > level.max() - BANDWIDTH_DYNAMIC_DB)
-        cutoff = (above[-1] + 1.5) * bin_hz if above.size else nyquist
-        return nyquist if cutoff >= FULL_BAND_FRACTION * nyquist else float(cutoff)
-
-    def dropouts(self, min_silence_seconds: float = 0.001,
-                 drop_db: float = DROP_DB) -> list[tuple[float, float]]:
-        """Dropout candidates in seconds (see :func:`find_dropouts`)."""
         shortest = max(1, round(max(min_silence_seconds, SILENCE_KEPT_SECONDS) * self.sample_rate))
         runs = [(run.start, run.end) for run in self.silent_runs
                 if run.end - run.start >= shortest and run.start > 0 and run.end < self.frames]
         runs += self._sudden_drops(drop_db)
+        frame = max(1, round(ENVELOPE_SECONDS * self.sample_rate))
+        level = 10 * np.log10(np.concatenate(self._envelope + [np.zeros(0)]) + 1e-20)
+        runs = [(start, end) for start, end in runs
+                if interrupts_programme(level, frame, start, end, self.sample_rate, read)]
         merged: list[list[int]] = []
         for start, end in sorted(runs):
             if merged and start <= merged[-1][1]:
@@ -275,12 +253,22 @@ def analyze_blocks(path, *, block_seconds: float = 10.0,
 
     info = io.read_info(path)
     analyzer = Analyzer(info.sample_rate, info.channels)
-    block_frames = max(SPECTRUM_SEGMENT, int(block_seconds * info.sample_rate))
+    block_frames = max(4096, int(block_seconds * info.sample_rate))
     for block in io.iter_blocks(path, block_frames):
         analyzer.add(block)
         if callback is not None:
             callback(analyzer.frames, info.frames)
     return info, analyzer
+
+
+def file_reader(path) -> Reader:
+    """``read(start, length) -> [channels, length]`` frames of a file (for the dropout check)."""
+    from restore import io
+
+    def read(start: int, length: int) -> np.ndarray:
+        return io.load(path, start, length)[0]
+
+    return read
 
 
 def analyze_file(path, *, block_seconds: float = 10.0,
@@ -289,10 +277,13 @@ def analyze_file(path, *, block_seconds: float = 10.0,
 
     Returns a JSON-ready dict: format fields, ``duration_seconds``, ``peak_dbfs``,
     ``loudness_lufs``, ``cutoff_hz``, ``nyquist_hz``, ``clipped_share``, ``dropouts``
-    (``[{"start": s, "end": s}]``). -inf levels (digital silence) become None.
+    (``[{"start": s, "end": s}]``), ``bandwidth`` (the estimate's evidence, see
+    :class:`restore.cutoff.BandwidthEstimate`). -inf levels (digital silence) become None.
     ``callback(frames_done, frames_total)`` is called after each block.
     """
     info, analyzer = analyze_blocks(path, block_seconds=block_seconds, callback=callback)
+    bandwidth = analyzer.bandwidth()
+    dropouts = analyzer.dropouts(read=file_reader(path))
 
     def finite(value: float) -> float | None:
         return round(float(value), 3) if np.isfinite(value) else None
@@ -302,8 +293,9 @@ def analyze_file(path, *, block_seconds: float = 10.0,
         "sample_rate": info.sample_rate, "channels": info.channels, "frames": info.frames,
         "duration_seconds": round(info.duration, 6), "metadata": info.metadata,
         "peak_dbfs": finite(analyzer.peak_dbfs()), "loudness_lufs": finite(analyzer.loudness()),
-        "cutoff_hz": round(analyzer.cutoff_hz(), 1), "nyquist_hz": info.sample_rate / 2,
+        "cutoff_hz": round(bandwidth.cutoff_hz, 1), "nyquist_hz": info.sample_rate / 2,
+        "bandwidth": bandwidth.as_dict(),
         "clipped_share": analyzer.clipped_share(),
         "dropouts": [{"start": round(start, 6), "end": round(end, 6)}
-                     for start, end in analyzer.dropouts()],
+                     for start, end in dropouts],
     }

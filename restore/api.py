@@ -143,24 +143,29 @@ def upsample(audio: np.ndarray, sample_rate: int, rate: int = 48_000, *,
     """Bandwidth-extend ``audio [channels, frames]`` to ``[channels, ceil(frames*rate/sr)]``.
 
     ``cutoff_hz``: the input's effective bandwidth; None estimates it
-    (:func:`restore.analysis.estimate_cutoff_hz`). The band below it is kept from the input.
+    (:func:`restore.analysis.estimate_cutoff_hz`). The band below it is kept from the input,
+    quiet stretches and silent channels stay as they are, and an input that would pass
+    -0.1 dBFS once resampled is scaled to stay below it (as the command line does).
     """
     audio, transposed = _checked(audio)
-    if cutoff_hz is None:
-        from restore.analysis import estimate_cutoff_hz
-
-        cutoff_hz = estimate_cutoff_hz(audio, sample_rate)
-    cutoff = upsample_task.known_cutoff_hz(sample_rate, rate, cutoff_hz)
+    survey, estimate = upsample_task.survey_input([audio], sample_rate, audio.shape[0],
+                                                  measure_cutoff=cutoff_hz is None)
+    band = upsample_task.band_plan(
+        sample_rate, rate, estimate.cutoff_hz if cutoff_hz is None else cutoff_hz,
+        None if cutoff_hz is not None else estimate.edge_level_dbfs)
     method = task_method(method, "bandwidth")
-    generate = method == "diffusion" and upsample_task.needs_generation(cutoff, rate)
+    generate = method == "diffusion" and band.generate
     sampling = _sampling(method if generate else "classical", model, steps, seed, device,
                          callback, precision, compile)
     blocks = upsample_task.upsample_stream([audio], audio.shape[1], audio.shape[0], sample_rate,
-                                           rate, cutoff, method=method, sampling=sampling,
+                                           rate, band, survey,
+                                           method=method if generate else "classical",
+                                           sampling=sampling,
                                            batch_size=_batch_size(batch_size, sampling))
     result = np.concatenate(list(blocks), axis=1)
-    regions = [region(0.0, result.shape[1] / rate, "bandwidth",
-                      band_hz=[round(cutoff, 1), min(rate, 48_000) / 2])] if generate else []
+    regions = [region(start, end, "bandwidth", band_hz=[round(band.keep_hz, 1),
+                                                        min(rate, 48_000) / 2])
+               for start, end in upsample_task.generated_spans(survey, rate)] if generate else []
     return _returned(result, regions, return_regions, transposed)
 
 
@@ -172,12 +177,14 @@ def transition(a: np.ndarray, b: np.ndarray, sample_rate: int, length_seconds: f
     """``a + bridge + b`` (or the bridge alone), all ``[channels, n]`` at ``sample_rate``.
 
     ``b`` is converted to ``a``'s channel count; ``match_loudness`` scales ``b`` to ``a``'s
-    integrated loudness first.
+    integrated loudness first, measured after that conversion, and no further than keeps its
+    true peak below -0.1 dBFS.
     """
     (a, transposed), (b, _) = _checked(a, "a"), _checked(b, "b")
     b = transition_task.convert_channels(b, a.shape[0])
     if match_loudness:
-        b = (b * transition_task.loudness_gain(a, b, sample_rate)).astype(np.float32)
+        gain, _level = transition_task.b_gain_for(a, b, sample_rate, match_loudness)
+        b = (b * gain).astype(np.float32)
     bridge_frames = transition_task.bridge_frames_for(length_seconds, sample_rate)
     context = transition_task.context_frames(sample_rate)
     method = task_method(method, "transition")

@@ -218,16 +218,18 @@ def overlap_add_stream(
     *,
     batch_windows: int = 8,
     callback: Callable[[dict], None] | None = None,
+    out_channels: int | None = None,
 ) -> Iterator[np.ndarray]:
     """Run ``process`` over a ``[channels, frames]`` block stream; yield finished output blocks.
 
-    ``process(batch) -> [batch, channels, plan.to_output(plan.padded)]`` (output rate). Yields
-    float32 ``[channels, n]`` blocks, in order, totalling ``plan.output_length(frames)``.
+    ``process(batch) -> [batch, out_channels, plan.to_output(plan.padded)]`` (output rate;
+    ``out_channels`` defaults to ``channels``). Yields float32 ``[out_channels, n]`` blocks, in
+    order, totalling ``plan.output_length(frames)``.
     ``callback({"windows_done", "windows"})`` after each batch.
     """
     starts = window_starts(frames, plan)
     source = InputBuffer(blocks, frames, channels)
-    accumulator = OverlapAdd(channels)
+    accumulator = OverlapAdd(out_channels or channels)
     total_out = plan.output_length(frames)
     core_out, context_out = plan.to_output(plan.window), plan.to_output(plan.context)
     for first, batch_starts in _batches(starts, batch_windows):

@@ -113,7 +113,7 @@ def _tool() -> dict[str, Any]:
 def write_sidecar(output_path: str | Path, *, command: str, parameters: dict,
                   inputs: list, model: dict | None = None, timings: dict | None = None,
                   generated_regions: list[dict] | None = None,
-                  staging: StagedFiles | None = None) -> Path:
+                  level: dict | None = None, staging: StagedFiles | None = None) -> Path:
     """Write ``<output>.restore.json`` atomically and return its path.
 
     With ``staging`` (holding the output's temporary file) the sidecar describes that file and
@@ -121,7 +121,8 @@ def write_sidecar(output_path: str | Path, *, command: str, parameters: dict,
 
     ``inputs`` are the input file paths; ``model`` e.g. ``{"id": ..., "sha256": ...}``;
     ``timings`` seconds per stage; ``generated_regions`` e.g. ``[{"start": s, "end": s,
-    "task": "inpaint"}]`` (seconds) marks the samples that were synthesised, not recovered.
+    "task": "inpaint"}]`` (seconds) marks the samples that were synthesised, not recovered;
+    ``level`` records a gain applied to keep the output within full scale (None: no gain).
     """
     output_path = Path(output_path)
     written = (staging.temp_for(output_path) if staging else None) or output_path
@@ -136,6 +137,7 @@ def write_sidecar(output_path: str | Path, *, command: str, parameters: dict,
         "inputs": [file_record(path, is_input=True) for path in inputs],
         "output": file_record(written, shown_as=output_path),
         "generated_regions": list(generated_regions or []),
+        "level": level,
         "timings_seconds": timings or {},
     }
     target = sidecar_path(output_path)

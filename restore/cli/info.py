@@ -42,11 +42,25 @@ def _level(value: float | None, unit: str) -> str:
     return f"{value:.2f} {unit}" if value is not None else f"-inf {unit} (digital silence)"
 
 
+def bandwidth_text(report: dict[str, Any]) -> str:
+    """The bandwidth line with its evidence: the drop at the edge and the floor above it."""
+    cutoff, nyquist = report["cutoff_hz"], report["nyquist_hz"]
+    evidence = report.get("bandwidth") or {}
+    drop, floor = evidence.get("drop_db"), evidence.get("floor_dbfs")
+    if cutoff < nyquist:
+        return (f"{cutoff / 1000:.1f} kHz of {nyquist / 1000:.1f} kHz (band-limited: drops "
+                f"{drop:.0f} dB within {evidence['cliff_hz'] / 1000:.1f} kHz to a floor at "
+                f"{floor:.0f} dBFS in every stretch)")
+    text = f"full band ({nyquist / 1000:.1f} kHz"
+    if drop is not None:
+        text += (f"; content fades out near {evidence['edge_hz'] / 1000:.1f} kHz without a "
+                 f"cliff: {drop:.0f} dB over {evidence['cliff_hz'] / 1000:.1f} kHz")
+    return text + ")"
+
+
 def render(report: dict[str, Any]) -> str:
     """Human-readable block for one file."""
-    cutoff, nyquist = report["cutoff_hz"], report["nyquist_hz"]
-    bandwidth = (f"full band ({nyquist / 1000:.1f} kHz)" if cutoff >= nyquist else
-                 f"{cutoff / 1000:.1f} kHz of {nyquist / 1000:.1f} kHz (band-limited)")
+    bandwidth = bandwidth_text(report)
     dropouts = report["dropouts"]
     lines = [
         report["path"],

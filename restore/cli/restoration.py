@@ -139,7 +139,8 @@ class Job:
                              overwrite=self.parameters["overwrite"], quiet=self.quiet)
 
     def finish(self, output: Path, inputs: list[Path], regions: list[dict], started: float,
-               labels: Path | None, *, staging: StagedFiles | None = None) -> None:
+               labels: Path | None, level: dict | None = None, *,
+               staging: StagedFiles | None = None) -> None:
         """Write the output's sidecar and report; a staged output (``staging``) and its sidecar
         are renamed into place together here."""
         from restore.io import check_output_path
@@ -158,15 +159,21 @@ class Job:
         sidecar = write_sidecar(output, command=command_line(), parameters=self.parameters,
                                 inputs=[str(path) for path in inputs], model=model,
                                 timings={"total": round(time.perf_counter() - started, 3)},
-                                generated_regions=regions, staging=staging)
+                                generated_regions=regions, level=level, staging=staging)
         if staging is not None:
             staging.commit(output, sidecar)
         if labels is not None:
             check_output_path(labels, inputs, self.parameters["overwrite"])
             write_labels(labels, label_rows(regions))
         if not self.quiet:
+            gain = ""
+            if level is not None and "b_gain_db" in level:
+                gain = f", B's gain {level['b_gain_db']:+.2f} dB to stay within full scale"
+            elif level is not None:
+                gain = (f", {level['limited_seconds']:.3f} s limited by up to "
+                        f"{level['max_reduction_db']:.2f} dB to stay within full scale")
             click.echo(f"{inputs[0]} -> {output} ({len(regions)} generated "
-                       f"region{'s' if len(regions) != 1 else ''})")
+                       f"region{'s' if len(regions) != 1 else ''}{gain})")
 
     def bar(self, name: str):
         """A progress bar over windows and the callback that advances it."""
@@ -225,9 +232,9 @@ def _gaps_for(item: InputItem, gap_values: tuple[str, ...], gaps_file: Path | No
 
 
 def _detect(path: Path) -> list[tuple[float, float]]:
-    from restore.analysis import analyze_blocks
+    from restore.analysis import analyze_blocks, file_reader
 
-    return analyze_blocks(path)[1].dropouts()
+    return analyze_blocks(path)[1].dropouts(read=file_reader(path))
 
 
 @cli.command()
@@ -322,12 +329,14 @@ def upsample(ctx: click.Context, inputs, rate, cutoff, recursive, shard, **optio
         started = time.perf_counter()
         bar, advance = job.bar(item.path.name)
         with bar, StagedFiles() as staging:
-            regions = upsample_file(item.path, output, rate, cutoff_hz=cutoff,
-                                    method=job.method, sampling=job.sampling(),
-                                    batch_size=job.batch_size,
-                                    writer_options=job.writer_options(staging), callback=advance)
+            regions, level = upsample_file(item.path, output, rate, cutoff_hz=cutoff,
+                                           method=job.method, sampling=job.sampling(),
+                                           batch_size=job.batch_size,
+                                           writer_options=job.writer_options(staging),
+                                           callback=advance)
             job.finish(output, [item.path], regions, started,
-                       labels_for(options["mark_labels"], item, several), staging=staging)
+                       labels_for(options["mark_labels"], item, several), level,
+                       staging=staging)
 
     ctx.exit(run_batch(shard_items, process, quiet=job.quiet,
                        of_total=len(items) if shard else None))
@@ -362,11 +371,12 @@ def transition(ctx: click.Context, first, second, length_seconds, bridge_only, m
             return
         started = time.perf_counter()
         with StagedFiles() as staging:
-            regions = transition_file(first, second, output, length_seconds,
-                                      bridge_only=bridge_only, match_loudness=match_loudness,
-                                      method=job.method, sampling=job.sampling(),
-                                      writer_options=job.writer_options(staging))
+            regions, level = transition_file(first, second, output, length_seconds,
+                                             bridge_only=bridge_only,
+                                             match_loudness=match_loudness, method=job.method,
+                                             sampling=job.sampling(),
+                                             writer_options=job.writer_options(staging))
             job.finish(output, [first, second], regions, started, options["mark_labels"],
-                       staging=staging)
+                       level, staging=staging)
 
     ctx.exit(run_batch([item], process, quiet=job.quiet))

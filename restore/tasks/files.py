@@ -96,35 +96,42 @@ def inpaint_file(path: Path, outputs: Sequence[Path], gaps: Sequence[tuple[float
     return regions
 
 
-def detect_cutoff_hz(path: Path) -> float:
-    """Effective bandwidth of a whole file, measured block by block."""
-    from restore.analysis import analyze_blocks
-
-    return analyze_blocks(path, block_seconds=BLOCK_SECONDS)[1].cutoff_hz()
-
-
 def upsample_file(path: Path, output: Path, rate: int, *, cutoff_hz: float | None, method: str,
                   sampling, batch_size: int, writer_options: dict,
-                  callback: Callable[[dict], None] | None = None) -> list[Region]:
-    """Bandwidth-extend ``path`` to ``rate`` into ``output``, streaming; returns the regions."""
+                  callback: Callable[[dict], None] | None = None
+                  ) -> tuple[list[Region], dict | None]:
+    """Bandwidth-extend ``path`` to ``rate`` into ``output``, streaming.
+
+    Returns the generated regions and the sidecar's ``level`` entry (None: nothing limited).
+    """
+    from restore.tasks.guard import Limiter
+
     info = io.read_info(path)
-    detected = detect_cutoff_hz(path) if cutoff_hz is None else cutoff_hz
-    cutoff = upsample_task.known_cutoff_hz(info.sample_rate, rate, detected)
-    generate = method == "diffusion" and upsample_task.needs_generation(cutoff, rate)
+    survey, estimate = upsample_task.survey_input(
+        io.iter_blocks(path, _block_frames(info.sample_rate)), info.sample_rate, info.channels,
+        measure_cutoff=cutoff_hz is None)
+    band = upsample_task.band_plan(
+        info.sample_rate, rate, estimate.cutoff_hz if cutoff_hz is None else cutoff_hz,
+        None if cutoff_hz is not None else estimate.edge_level_dbfs)
+    generate = method == "diffusion" and band.generate
+    limiter = Limiter(rate, survey.true_peak)
     blocks = io.iter_blocks(path, _block_frames(info.sample_rate))
     stream = upsample_task.upsample_stream(blocks, info.frames, info.channels, info.sample_rate,
-                                           rate, cutoff, method=method if generate else
-                                           "classical", sampling=sampling,
-                                           batch_size=batch_size, callback=callback)
+                                           rate, band, survey,
+                                           method=method if generate else "classical",
+                                           sampling=sampling, batch_size=batch_size,
+                                           callback=callback, limiter=limiter)
     frames = -(-info.frames * rate // info.sample_rate)
     with io.AudioWriter(output, rate, info.channels, like=info, frames=frames,
                         **writer_options) as writer:
         for block in stream:
             writer.write(_clip_for(writer, block))
+    level = limiter.record()
     if not generate:
-        return []
-    return [region(0.0, frames / rate, "bandwidth", method=method,
-                   band_hz=[round(cutoff, 1), min(rate, 48_000) / 2])]
+        return [], level
+    return [region(start, end, "bandwidth", method=method,
+                   band_hz=[round(band.keep_hz, 1), min(rate, 48_000) / 2])
+            for start, end in upsample_task.generated_spans(survey, rate)], level
 
 
 def _converted_blocks(path: Path, info: io.AudioInfo, rate: int, channels: int,
@@ -132,8 +139,8 @@ def _converted_blocks(path: Path, info: io.AudioInfo, rate: int, channels: int,
     """B's blocks at A's rate and channel count, times ``gain``."""
     blocks = io.iter_blocks(path, _block_frames(info.sample_rate), dtype=_dtype(info))
     if info.sample_rate != rate:
-        blocks = upsample_task.upsample_stream(blocks, info.frames, info.channels,
-                                               info.sample_rate, rate, 0.0, method="classical")
+        blocks = upsample_task.resample_stream(blocks, info.frames, info.channels,
+                                               info.sample_rate, rate)
     for block in blocks:
         block = transition_task.convert_channels(block, channels, path)
         yield block if gain == 1.0 else (block * gain).astype(np.float32)
@@ -143,6 +150,25 @@ def _loudness(path: Path) -> float:
     from restore.analysis import analyze_blocks
 
     return analyze_blocks(path, block_seconds=BLOCK_SECONDS)[1].loudness()
+
+
+def _b_gain(a_path: Path, b_path: Path, b_info: io.AudioInfo, rate: int, channels: int,
+            match_loudness: bool) -> tuple[float, dict | None]:
+    """B's gain and sidecar entry: loudness and true peak measured on B as it will be played,
+    after the channel conversion (see :func:`restore.tasks.transition.b_gain`)."""
+    from restore.analysis import Analyzer
+    from restore.tasks.guard import InputSurvey
+
+    if not match_loudness and b_info.sample_rate == rate:
+        return 1.0, None  # B is copied as it is
+    analyzer = Analyzer(b_info.sample_rate, channels)
+    survey = InputSurvey(b_info.sample_rate, channels)
+    for block in io.iter_blocks(b_path, _block_frames(b_info.sample_rate)):
+        block = transition_task.convert_channels(block, channels, b_path)
+        analyzer.add(block)
+        survey.add(block)
+    a_lufs = _loudness(a_path) if match_loudness else float("nan")
+    return transition_task.b_gain(a_lufs, analyzer.loudness(), survey.true_peak, match_loudness)
 
 
 def _b_head(path: Path, info: io.AudioInfo, rate: int, channels: int, frames: int,
@@ -156,15 +182,12 @@ def _b_head(path: Path, info: io.AudioInfo, rate: int, channels: int, frames: in
 
 def transition_file(a_path: Path, b_path: Path, output: Path, length_seconds: float, *,
                     bridge_only: bool, match_loudness: bool, method: str, sampling,
-                    writer_options: dict) -> list[Region]:
-    """Write A + bridge + B (or the bridge alone) at A's rate and channels; returns regions."""
+                    writer_options: dict) -> tuple[list[Region], dict | None]:
+    """Write A + bridge + B (or the bridge alone) at A's rate and channels; returns the regions
+    and the sidecar's ``level`` entry for B's gain (None: B unscaled)."""
     a_info, b_info = io.read_info(a_path), io.read_info(b_path)
     rate, channels = a_info.sample_rate, a_info.channels
-    gain = 1.0
-    if match_loudness:
-        a_lufs, b_lufs = _loudness(a_path), _loudness(b_path)
-        if np.isfinite(a_lufs) and np.isfinite(b_lufs):
-            gain = float(10.0 ** ((a_lufs - b_lufs) / 20.0))
+    gain, level = _b_gain(a_path, b_path, b_info, rate, channels, match_loudness)
     bridge_frames = transition_task.bridge_frames_for(length_seconds, rate, output)
     context = transition_task.context_frames(rate)
     a_tail = read_window(a_path, a_info, max(0, a_info.frames - context),
@@ -182,4 +205,4 @@ def transition_file(a_path: Path, b_path: Path, output: Path, length_seconds: fl
         if not bridge_only:
             for block in _converted_blocks(b_path, b_info, rate, channels, gain):
                 writer.write(_clip_for(writer, block))
-    return [frames_region(start, start + bridge_frames, rate, "transition", method=method)]
+    return [frames_region(start, start + bridge_frames, rate, "transition", method=method)], level

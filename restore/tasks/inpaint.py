@@ -170,14 +170,28 @@ def _context_cutoff_hz(known: torch.Tensor, is_known: torch.Tensor) -> float:
 
 
 def fill_classical(audio: np.ndarray, mask: np.ndarray, sample_rate: int) -> np.ndarray:
-    """AR (linear-prediction) fill of each window's mid/side components, at the file's rate."""
+    """AR (linear-prediction) fill of each window's mid/side components, at the file's rate;
+    channels that are silent around the gap stay silent in it."""
     from restore.classical import ar_inpaint
-    from restore.tasks.stereo import from_components, to_components
+    from restore.tasks.stereo import (
+        channel_matrices,
+        from_components,
+        silent_channels,
+        to_components,
+    )
 
-    components = to_components(torch.from_numpy(np.ascontiguousarray(audio, np.float32)))
+    audio = torch.from_numpy(np.ascontiguousarray(audio, np.float32))
+    known = torch.from_numpy(~np.asarray(mask, bool))[:, None, :]
+    silent = silent_channels(audio, known)
+    matrices = channel_matrices(silent)
+    components = to_components(audio, matrices)
     filled = np.stack([ar_inpaint(item.numpy(), row, sample_rate)
                        for item, row in zip(components, mask, strict=True)])
-    return from_components(torch.from_numpy(filled)).numpy().astype(np.float32)
+    # a silent channel keeps its known samples and stays silent inside the gap
+    filled = from_components(torch.from_numpy(filled), matrices)
+    filled = torch.where(silent[:, :, None] & torch.from_numpy(np.asarray(mask, bool))[:, None],
+                         torch.zeros_like(filled), filled)
+    return filled.numpy().astype(np.float32)
 
 
 def _runs(row: np.ndarray) -> list[tuple[int, int]]:
@@ -242,11 +256,21 @@ def fill_windows(read: Callable[[GapWindow], np.ndarray], windows: Sequence[GapW
             if chosen:
                 extra = () if name == "classical" else (sampling,)
                 filled[chosen] = fill(audio[chosen], mask[chosen], sample_rate, *extra)
+        filled = limit_fills(filled, mask, sample_rate)
         for window, original, result, unknown in zip(padded, audio, filled, mask, strict=True):
             start, samples = splice(original, result, window, sample_rate, frames, unknown)
             yield window, start, samples
         if callback is not None:
             callback({"windows_done": first + len(group), "windows": len(windows)})
+
+
+def limit_fills(filled: np.ndarray, mask: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The fills inside the gaps (``mask [batch, frames]``) of ``filled [batch, channels,
+    frames]`` kept below the ceiling (-0.1 dBFS); the known samples are left as they are."""
+    from restore.tasks.guard import limit_added
+
+    limited = np.stack([limit_added(np.zeros_like(item), item, sample_rate) for item in filled])
+    return np.where(mask[:, None, :], limited, filled).astype(np.float32)
 
 
 def _widen(window: GapWindow, length: int) -> GapWindow:

@@ -17,7 +17,13 @@ import torch
 from restore.config import TASK_ID
 from restore.diffusion.conditioning import known_data_projection
 from restore.diffusion.precision import check_precision
-from restore.tasks.stereo import from_components, silent_items, to_components
+from restore.tasks.stereo import (
+    channel_matrices,
+    from_components,
+    silent_channels,
+    silent_items,
+    to_components,
+)
 
 METHODS = ("auto", "diffusion", "classical")
 # windows (or gaps) sampled together when the caller gives no batch size: a few on a CPU, where
@@ -114,29 +120,36 @@ def sample_components(
     task: str,
     cutoff_hz: float,
     blend: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    silent: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Fill ``audio [batch, channels, time]`` (model rate) where ``mask [batch, 1, time]`` is 0.
 
     For the ``bandwidth`` task the mask is all ones and the band above ``cutoff_hz`` is generated.
     Channels are sampled as mid/side (Helmert) components in one batch. ``blend(components
     [batch, channels, time]) -> same`` runs after the known-data projection at every step (the
-    chunking engine uses it to make overlapping windows agree). Returns ``[batch, channels, time]``.
+    chunking engine uses it to make overlapping windows agree). ``silent [batch, channels]``
+    (bool) names the channels kept as they are (default: those quieter than -90 dBFS where
+    known, :func:`restore.tasks.stereo.silent_channels`); the others are sampled as components
+    among themselves. Returns ``[batch, channels, time]``.
     """
     from restore.diffusion import generate
 
     batch, channels, length = audio.shape
     device = sampling.device
-    components = to_components(audio.to(device, torch.float32))
+    audio = audio.to(device, torch.float32)
+    matrices = channel_matrices(silent_channels(audio, mask.to(device)) if silent is None
+                                else silent).to(device, torch.float32)
+    components = to_components(audio, matrices)
     degraded = components.reshape(batch * channels, 1, length)
     item_mask = mask.to(device, torch.float32).repeat_interleave(channels, dim=0)
     task_id = torch.full((batch * channels,), TASK_ID[task], dtype=torch.long, device=device)
     cutoff = torch.full((batch * channels,), float(cutoff_hz), device=device)
     project = known_data_projection(degraded, item_mask, task_id, cutoff)
-    silent = silent_items(degraded, item_mask)
+    kept = silent_items(degraded, item_mask)
 
     def consistency(estimate: torch.Tensor) -> torch.Tensor:
         estimate = project(estimate)
-        estimate = torch.where(silent.reshape(-1, 1, 1), degraded, estimate)
+        estimate = torch.where(kept.reshape(-1, 1, 1), degraded, estimate)
         if blend is not None:
             blended = blend(estimate.reshape(batch, channels, length))
             estimate = blended.reshape(batch * channels, 1, length).to(estimate.dtype)
@@ -146,4 +159,4 @@ def sample_components(
                       sampler=sampling.model.default_sampler, generator=sampling.generator,
                       consistency=consistency, callback=sampling.callback,
                       precision=sampling.precision, compile=sampling.compile)
-    return from_components(result.reshape(batch, channels, length))
+    return from_components(result.reshape(batch, channels, length), matrices)

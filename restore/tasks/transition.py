@@ -3,7 +3,13 @@
 The bridge is inpainted: a window ``[A's last CONTEXT_SECONDS | bridge | B's first
 CONTEXT_SECONDS]`` is built at A's rate, resampled to the model's 48 kHz with the bridge masked
 as unknown, sampled, resampled back, and the bridge part is cut out. A and B themselves are
-never changed (except B's gain with ``match_loudness``), so OUT = A + bridge + B.
+never changed (except B's gain), so OUT = A + bridge + B.
+
+B's gain (:func:`b_gain`): with ``match_loudness``, A's integrated loudness over B's, measured
+on B as it will be played (after the channel conversion: a mono B copied to two channels is
+3 dB louder); and never more than keeps B's true peak below -0.1 dBFS (also without matching,
+when B is resampled). The bridge stays below that ceiling and is silent in every channel where
+both A's last and B's first 50 ms are quiet (at or below -90 dBFS).
 """
 
 from __future__ import annotations
@@ -14,6 +20,14 @@ import numpy as np
 import torch
 
 from restore import dsp
+from restore.tasks.guard import (
+    CEILING_DBFS,
+    QUIET_DBFS,
+    QUIET_MIN_SECONDS,
+    InputSurvey,
+    limit_added,
+    safe_gain,
+)
 
 CONTEXT_SECONDS = 1.0  # of A's tail and of B's head that condition the bridge
 MAX_BRIDGE_SECONDS = 4.0  # longer bridges are refused
@@ -38,7 +52,8 @@ def make_bridge(a_tail: np.ndarray, b_head: np.ndarray, sample_rate: int, bridge
     if method == "classical":
         from restore.classical import equal_power_bridge
 
-        return equal_power_bridge(a_tail, b_head, bridge_frames)
+        return guard_bridge(equal_power_bridge(a_tail, b_head, bridge_frames), a_tail, b_head,
+                            sample_rate)
     from restore.tasks.inpaint import fill_diffusion
 
     window = bridge_window(a_tail, b_head, bridge_frames)
@@ -46,18 +61,58 @@ def make_bridge(a_tail: np.ndarray, b_head: np.ndarray, sample_rate: int, bridge
     first = a_tail.shape[1]
     mask[first:first + bridge_frames] = True
     filled = fill_diffusion(window[None], mask[None], sample_rate, sampling, task="transition")
-    return filled[0, :, first:first + bridge_frames]
+    return guard_bridge(filled[0, :, first:first + bridge_frames], a_tail, b_head, sample_rate)
 
 
-def loudness_gain(a: np.ndarray, b: np.ndarray, sample_rate: int) -> float:
-    """Linear gain that brings B's integrated loudness (pyloudnorm) to A's; 1.0 if either is
-    silent or too short to measure."""
+def guard_bridge(bridge: np.ndarray, a_tail: np.ndarray, b_head: np.ndarray,
+                 sample_rate: int) -> np.ndarray:
+    """``bridge [channels, n]`` silent in the channels where A's last and B's first
+    ``QUIET_MIN_SECONDS`` are both quiet, and limited to the ceiling everywhere."""
+    edge = max(1, round(QUIET_MIN_SECONDS * sample_rate))
+
+    def quiet(audio: np.ndarray) -> np.ndarray:
+        if audio.shape[1] == 0:
+            return np.ones(audio.shape[0], dtype=bool)
+        rms_db = 10 * np.log10(np.mean(np.asarray(audio, np.float64) ** 2, axis=1) + 1e-30)
+        return rms_db <= QUIET_DBFS
+
+    silent = quiet(a_tail[:, -edge:]) & quiet(b_head[:, :edge])
+    bridge = np.where(silent[:, None], 0.0, bridge).astype(np.float32)
+    return limit_added(np.zeros_like(bridge), bridge, sample_rate)
+
+
+def b_gain(a_lufs: float, b_lufs: float, b_true_peak: float,
+           match_loudness: bool) -> tuple[float, dict | None]:
+    """B's linear gain and, when it is not 1, the sidecar's ``level`` entry.
+
+    ``b_lufs`` and ``b_true_peak`` are measured on B after the channel conversion.
+    """
+    matched = 1.0
+    if match_loudness and np.isfinite(a_lufs) and np.isfinite(b_lufs):
+        matched = float(10.0 ** ((a_lufs - b_lufs) / 20.0))
+    gain = matched * safe_gain(b_true_peak * matched)
+    if gain == 1.0:
+        return gain, None
+
+    def db(value: float) -> float:
+        return round(20.0 * math.log10(max(value, 1e-12)), 3)
+
+    return gain, {"b_gain_db": db(gain), "loudness_match_db": db(matched),
+                  "b_true_peak_dbtp": db(b_true_peak), "ceiling_dbfs": CEILING_DBFS,
+                  "why": "B scaled to A's loudness (measured after channel conversion), "
+                         "no further than keeps its true peak below the ceiling"}
+
+
+def b_gain_for(a: np.ndarray, b: np.ndarray, sample_rate: int,
+               match_loudness: bool) -> tuple[float, dict | None]:
+    """:func:`b_gain` of arrays (``b`` already converted to A's channels)."""
     from restore.analysis import loudness_lufs
 
-    a_lufs, b_lufs = loudness_lufs(a, sample_rate), loudness_lufs(b, sample_rate)
-    if not (np.isfinite(a_lufs) and np.isfinite(b_lufs)):
-        return 1.0
-    return float(10.0 ** ((a_lufs - b_lufs) / 20.0))
+    survey = InputSurvey(sample_rate, b.shape[0])
+    survey.add(b)
+    a_lufs = loudness_lufs(a, sample_rate) if match_loudness else float("nan")
+    b_lufs = loudness_lufs(b, sample_rate) if match_loudness else float("nan")
+    return b_gain(a_lufs, b_lufs, survey.true_peak, match_loudness)
 
 
 def convert_channels(audio: np.ndarray, channels: int, path=None) -> np.ndarray:

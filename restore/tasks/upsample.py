@@ -8,6 +8,13 @@ linear-phase crossover :func:`restore.dsp.crossover`, so the output's low band i
 
 Windows of one batch are blended at every sampler step and each batch is conditioned on the
 previous batch's last window (see :mod:`restore.chunking`), so neighbouring windows agree.
+
+What is kept (:func:`band_plan`): below the input's real edge (:mod:`restore.cutoff`), and with a
+rate change below 0.9 of the input's Nyquist, the output is the input. After generation
+(:mod:`restore.tasks.guard`) the generated band is gated off where the input is quiet (digital
+silence or dither at or below -90 dBFS for 50 ms or more), kept out of silent channels, and
+limited so that it never takes the output past -0.1 dBFS; where the input itself would pass it
+once resampled, a local true-peak-safe gain keeps it below, and the caller records it.
 """
 
 from __future__ import annotations
@@ -22,31 +29,74 @@ import torch
 from restore import dsp
 from restore.chunking import WindowBatch, WindowPlan, blend_windows, make_plan, overlap_add_stream
 from restore.config import MODEL_RATE
+from restore.cutoff import BandwidthEstimate, SpectrumStats
+from restore.tasks.guard import (
+    GATE_INSET_SECONDS,
+    InputSurvey,
+    Limiter,
+    guarded,
+)
 
 WINDOW_SECONDS = 1.0  # core of each window
 OVERLAP_SECONDS = 0.25  # cores of neighbouring windows overlap by this much
 CONTEXT_SECONDS = 0.25  # real audio added on each side and discarded
 FULL_BAND_FRACTION = 0.95  # a known band this close to the output Nyquist needs no generation
 OUTPUT_RATES = (44_100, 48_000)  # rates the method is meant for (others: resampled from 48 kHz)
+KEEP_NYQUIST_SHARE = 0.9  # with a rate change the input is kept up to this share of its
+# Nyquist: the resampler is flat there (-0.04 dB), and rolls off (-6 dB at 0.945) above
+TRANSITION_NYQUIST_SHARE = 0.02  # crossover width at most this share of the lower Nyquist
+# the crossover FIR's window smears its raised-cosine edge by about this share of its width
+# on each side: the crossover starts that much above the kept band (1e-4 of the generated
+# band at keep_hz, 1e-8 100 Hz below, measured with dsp.lowpass_kernel)
+CROSSOVER_SMEAR_SHARE = 0.45
+# A codec-like edge (below KEEP_NYQUIST_SHARE of the input's Nyquist) whose content just below
+# is fainter than this (dense spectrum 1 kHz below the edge, white-noise dBFS) keeps the
+# decode's band: there the shipped model was not measured better than the decode
+# (docs/usage.md). One bar for edges below LOW_EDGE_SHARE of Nyquist (48 kbps MP3s), a
+# higher one above (where only a loud drum loop gained and quieter music lost).
+LOW_EDGE_SHARE = 0.4
+GENERATE_MIN_EDGE_DBFS = (-70.0, -55.0)
 
 
-def known_cutoff_hz(in_rate: int, out_rate: int, detected_hz: float | None) -> float:
-    """Upper edge of the band kept from the input, in Hz.
+@dataclass(frozen=True)
+class BandPlan:
+    """Where the output stops being the input. All in Hz.
 
-    The lower of: the detected (or given) effective cutoff, and the part of the input's Nyquist
-    band that the resampler passes (``dsp.RESAMPLE_ROLLOFF``); minus half the crossover's
-    transition band, so the crossover never reaches into the empty band.
+    Below ``keep_hz`` the output is the input (resampled); the linear-phase crossover, centred
+    on ``cutoff_hz`` and ``transition_hz`` wide, starts just above it (its window's smear
+    included), and the model's band lies above ``cutoff_hz``.
     """
-    edge = dsp.RESAMPLE_ROLLOFF * min(in_rate, out_rate) / 2
-    if detected_hz is not None:
-        edge = min(edge, float(detected_hz))
-    return max(edge - dsp.DEFAULT_TRANSITION_HZ / 2, dsp.DEFAULT_TRANSITION_HZ)
+
+    keep_hz: float
+    cutoff_hz: float
+    transition_hz: float
+    generate: bool
 
 
-def needs_generation(cutoff_hz: float, out_rate: int) -> bool:
-    """Whether a band between ``cutoff_hz`` and the output's Nyquist is missing."""
-    full_band = FULL_BAND_FRACTION * min(out_rate, MODEL_RATE) / 2
-    return cutoff_hz < full_band - dsp.DEFAULT_TRANSITION_HZ
+def band_plan(in_rate: int, out_rate: int, edge_hz: float | None,
+              edge_level_dbfs: float | None = None) -> BandPlan:
+    """The band plan for an input whose content ends at ``edge_hz`` (None or the input's
+    Nyquist: full band, as :mod:`restore.cutoff` says); ``edge_level_dbfs`` is the estimate's
+    level just below that edge (None: generate, e.g. for a ``--cutoff`` given by hand).
+
+    Without a rate change, or downwards from a full-band input, nothing is missing. With a rate
+    increase the input is kept to ``KEEP_NYQUIST_SHARE`` of its Nyquist (or to its edge, if
+    lower); a band-limited input is kept up to its edge, wholly, and the crossover lies above.
+    A codec-like edge with only faint content below it is left as it is (nothing generated).
+    """
+    nyquist = min(in_rate, out_rate) / 2
+    edge = in_rate / 2 if edge_hz is None else min(float(edge_hz), in_rate / 2)
+    full = edge >= FULL_BAND_FRACTION * in_rate / 2
+    top = FULL_BAND_FRACTION * min(out_rate, MODEL_RATE) / 2
+    bar = GENERATE_MIN_EDGE_DBFS[0 if edge < LOW_EDGE_SHARE * in_rate / 2 else 1]
+    faint = (edge < KEEP_NYQUIST_SHARE * in_rate / 2 and edge_level_dbfs is not None
+             and edge_level_dbfs < bar)
+    if (full and in_rate >= out_rate) or faint:
+        return BandPlan(nyquist, nyquist, dsp.DEFAULT_TRANSITION_HZ, False)
+    keep = min(edge, nyquist) if in_rate == out_rate else min(edge, KEEP_NYQUIST_SHARE * nyquist)
+    transition = min(dsp.DEFAULT_TRANSITION_HZ, TRANSITION_NYQUIST_SHARE * nyquist)
+    cutoff = keep + transition * (0.5 + CROSSOVER_SMEAR_SHARE)
+    return BandPlan(keep, cutoff, transition, cutoff + transition / 2 < top)
 
 
 def upsample_plan(in_rate: int, out_rate: int, *, window_seconds: float = WINDOW_SECONDS,
@@ -61,18 +111,21 @@ def upsample_plan(in_rate: int, out_rate: int, *, window_seconds: float = WINDOW
 class BandwidthProcess:
     """Processing function for :func:`restore.chunking.overlap_add_stream` (diffusion method).
 
-    Keeps the previous batch's last window (model rate, components) to condition the next batch.
+    Returns the output over the input resampled alone (``[batch, 2 * channels, time]``), for
+    :func:`restore.tasks.guard.guarded`. Keeps the previous batch's last window (model rate,
+    components) to condition the next batch. ``silent`` channels are kept as they are.
     """
 
     sampling: object  # restore.tasks.runner.Sampling
     in_rate: int
     out_rate: int
-    cutoff_hz: float
+    band: BandPlan
+    silent: tuple[bool, ...]
     _head: tuple[int, torch.Tensor] | None = field(default=None, repr=False)
 
     def __call__(self, batch: WindowBatch) -> torch.Tensor:
         from restore.tasks.runner import sample_components
-        from restore.tasks.stereo import to_components
+        from restore.tasks.stereo import channel_matrices, to_components
 
         plan = batch.plan
         gcd = math.gcd(self.in_rate, MODEL_RATE)
@@ -81,6 +134,7 @@ class BandwidthProcess:
         model_audio = dsp.resample(audio, self.in_rate, MODEL_RATE)
         model_audio = model_audio[..., :plan.padded * up // down]
         head = self._head
+        silent = torch.tensor([self.silent] * audio.shape[0])
 
         def blend(components: torch.Tensor) -> torch.Tensor:
             moved = None if head is None else (head[0], head[1].to(components))
@@ -88,14 +142,17 @@ class BandwidthProcess:
 
         mask = torch.ones(model_audio.shape[0], 1, model_audio.shape[-1], device=audio.device)
         generated = sample_components(self.sampling, model_audio, mask, "bandwidth",
-                                      self.cutoff_hz, blend)
-        last = to_components(generated[-1:])[0]
+                                      self.band.cutoff_hz, blend, silent)
+        last = to_components(generated[-1:], channel_matrices(silent[-1:]))[0]
         core = slice(plan.context * up // down, (plan.context + plan.window) * up // down)
         self._head = (batch.starts[-1] * up // down, last[:, core].clone())
         high = dsp.resample(generated, MODEL_RATE, self.out_rate)
         low = dsp.resample(audio, self.in_rate, self.out_rate)
         length = plan.to_output(plan.padded)
-        return dsp.crossover(low[..., :length], high[..., :length], self.cutoff_hz, self.out_rate)
+        low, high = low[..., :length], high[..., :length]
+        out = dsp.crossover(low, high, self.band.cutoff_hz, self.out_rate,
+                            self.band.transition_hz)
+        return torch.cat([out, low], dim=1)
 
 
 def sinc_process(in_rate: int, out_rate: int) -> Callable[[WindowBatch], torch.Tensor]:
@@ -110,29 +167,83 @@ def sinc_process(in_rate: int, out_rate: int) -> Callable[[WindowBatch], torch.T
     return process
 
 
+def resample_stream(blocks: Iterable[np.ndarray], frames: int, channels: int, in_rate: int,
+                    out_rate: int, *, plan: WindowPlan | None = None, batch_size: int = 4,
+                    callback: Callable[[dict], None] | None = None) -> Iterator[np.ndarray]:
+    """Sinc-resampled ``[channels, n]`` blocks, streamed (the classical method)."""
+    plan = plan or upsample_plan(in_rate, out_rate)
+    yield from overlap_add_stream(blocks, frames, channels, plan, sinc_process(in_rate, out_rate),
+                                  batch_windows=batch_size, callback=callback)
+
+
+def survey_input(blocks: Iterable[np.ndarray], rate: int, channels: int, *,
+                 measure_cutoff: bool) -> tuple[InputSurvey, BandwidthEstimate | None]:
+    """One pass over the input: quiet runs, silent channels, true peak, and (if asked) the
+    conservative bandwidth estimate."""
+    survey = InputSurvey(rate, channels)
+    spectrum = SpectrumStats(rate) if measure_cutoff else None
+    for block in blocks:
+        survey.add(block)
+        if spectrum is not None:
+            spectrum.add(block)
+    return survey, None if spectrum is None else spectrum.estimate()
+
+
 def upsample_stream(
     blocks: Iterable[np.ndarray],
     frames: int,
     channels: int,
     in_rate: int,
     out_rate: int,
-    cutoff_hz: float,
+    band: BandPlan,
+    survey: InputSurvey,
     *,
     method: str,
     sampling=None,
     batch_size: int = 4,
     plan: WindowPlan | None = None,
     callback: Callable[[dict], None] | None = None,
+    limiter: Limiter | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield the upsampled audio ``[channels, n]`` blocks at ``out_rate``, in order.
 
-    ``cutoff_hz`` is the known band's edge (see :func:`known_cutoff_hz`); when nothing is
-    missing, or ``method="classical"``, the audio is only sinc-resampled.
+    ``band`` says what is kept and what generated (:func:`band_plan`); ``survey`` (of the same
+    input, :func:`survey_input`) gives the quiet runs where the output stays the input.
+    ``limiter`` (default: a fresh one) keeps the output below the ceiling and records where it
+    acted. When nothing is missing, or with ``method="classical"``, the audio is only
+    sinc-resampled.
     """
     plan = plan or upsample_plan(in_rate, out_rate)
-    if method == "classical" or not needs_generation(cutoff_hz, out_rate):
-        process = sinc_process(in_rate, out_rate)
-    else:
-        process = BandwidthProcess(sampling, in_rate, out_rate, cutoff_hz)
-    yield from overlap_add_stream(blocks, frames, channels, plan, process,
-                                  batch_windows=batch_size, callback=callback)
+    limiter = limiter or Limiter(out_rate, survey.true_peak)
+    if method == "classical" or not band.generate:
+        stream = resample_stream(blocks, frames, channels, in_rate, out_rate, plan=plan,
+                                 batch_size=batch_size, callback=callback)
+        yield from (limiter(block) for block in stream)
+        return
+    process = BandwidthProcess(sampling, in_rate, out_rate, band, survey.silent_channels())
+    stream = overlap_add_stream(blocks, frames, channels, plan, process,
+                                batch_windows=batch_size, callback=callback,
+                                out_channels=2 * channels)
+    yield from guarded(stream, channels, in_rate, out_rate, frames, survey.quiet_runs(), limiter)
+
+
+def generated_spans(survey: InputSurvey, out_rate: int) -> list[tuple[float, float]]:
+    """Output seconds whose samples are generated: everything but the gated quiet runs common
+    to all channels (the gate is closed from ``GATE_INSET_SECONDS`` inside each run)."""
+    frames = survey.frames
+    common = [(0, frames)]
+    for channel_runs in survey.quiet_runs():
+        common = [(max(a, c), min(b, d)) for a, b in common for c, d in channel_runs
+                  if min(b, d) > max(a, c)]
+    spans, position = [], 0.0
+    inset, rate = GATE_INSET_SECONDS, survey.sample_rate
+    for start, end in common:
+        low = 0.0 if start == 0 else start / rate + inset
+        high = frames / rate if end >= frames else end / rate - inset
+        if high > low:
+            if low > position:
+                spans.append((position, low))
+            position = high
+    if position < frames / rate:
+        spans.append((position, frames / rate))
+    return spans

@@ -57,7 +57,7 @@ def test_info_text_output(damaged):
     path, _ = damaged
     result = CliRunner().invoke(cli, ["info", str(path)])
     assert result.exit_code == 0
-    assert "16.0 kHz of 22.1 kHz (band-limited)" in result.output
+    assert "16.1 kHz of 22.1 kHz (band-limited: drops" in result.output
     assert "2 candidates" in result.output and "0:00:02.000 - 0:00:02.020" in result.output
 
 

@@ -122,8 +122,8 @@ def test_upsample_keeps_the_low_band_and_lengths(model):
         out = restore.upsample(audio, rate, target, model=model, steps=2, device="cpu")
         assert out.shape == (1, -(-audio.shape[1] * target // rate))
         reference = dsp.resample(torch.from_numpy(audio), rate, target).numpy()
-        cutoff = upsample_task.known_cutoff_hz(rate, target, None) - 250.0
-        assert lsd_lf(out, reference, target, cutoff) < 0.1
+        keep = upsample_task.band_plan(rate, target, None).keep_hz
+        assert lsd_lf(out, reference, target, keep) < 0.05
 
 
 def test_upsample_windows_agree_where_they_overlap(model):
@@ -132,9 +132,9 @@ def test_upsample_windows_agree_where_they_overlap(model):
     audio = music(3.0, rate, 1)
     plan = upsample_task.upsample_plan(rate, 48_000, window_seconds=0.5, overlap_seconds=0.125,
                                        context_seconds=0.125)
-    cutoff = upsample_task.known_cutoff_hz(rate, 48_000, None)
+    band = upsample_task.band_plan(rate, 48_000, None)
     sampling = Sampling.create(model, steps=2, seed=0, device="cpu")
-    process = upsample_task.BandwidthProcess(sampling, rate, 48_000, cutoff)
+    process = upsample_task.BandwidthProcess(sampling, rate, 48_000, band, (False,))
     outputs = []
 
     def spy(batch):
@@ -144,7 +144,8 @@ def test_upsample_windows_agree_where_they_overlap(model):
 
     from restore.chunking import overlap_add_stream
 
-    blocks = list(overlap_add_stream([audio], audio.shape[1], 1, plan, spy, batch_windows=2))
+    blocks = list(overlap_add_stream([audio], audio.shape[1], 1, plan, spy, batch_windows=2,
+                                     out_channels=2))
     assert sum(block.shape[1] for block in blocks) == 6 * audio.shape[1]
     scale, context = 6, plan.context * 6
     checked = 0
