@@ -14,7 +14,11 @@ start=$(date +%s)
 SLICE_SECONDS=${SLICE_SECONDS:-570}
 CONFIG=${CONFIG:-restore/configs/default.json}
 RUN=${RUN:-runs/default}
-INIT_FROM=${INIT_FROM-restore/models/default.safetensors}  # empty: a run from scratch
+# the campaign's latest weights when they are kept (tools/campaign), else the shipped model;
+# empty: a run from scratch
+CAMPAIGN=tools/campaign/model.safetensors
+[ -f "$CAMPAIGN" ] || CAMPAIGN=restore/models/default.safetensors
+INIT_FROM=${INIT_FROM-$CAMPAIGN}
 DEVICE=${DEVICE:-auto}
 STORE=work_data/device  # rendered corpus and packs seen, kept while the machine stays warm
 BUNDLE=${BUNDLE:-.device_data/bundle}
