@@ -54,7 +54,7 @@ ALIGN_SECONDS = 0.03  # known audio beside each join that the copy is aligned to
 MIDDLE_FADE_SECONDS = 0.05  # crossfade between left- and right-aligned copies
 MAX_GAIN_DB = 6.0  # the copy's level is matched to the context within this
 CONTEXT_RMS_SECONDS = 0.5  # surroundings whose RMS the copy's level is matched to
-SAME_LAG_TOLERANCE = 0.05  # the right join keeps the left's lag when it scores this close
+SAME_LAG_TOLERANCE = 0.05  # correlation per join given up to copy with a single lag
 
 
 @dataclass(frozen=True)
@@ -151,9 +151,10 @@ def _aligned_sources(
     """``(left_source, right_source)``: ``source`` moved within one hop so that the copy lines up
     with the known audio at the left join and at the right join.
 
-    Periodic material correlates almost equally well at many lags, so the right join keeps the
-    left join's lag when that scores within ``SAME_LAG_TOLERANCE`` of its best (one copy, no
-    middle crossfade).
+    Periodic material correlates almost equally well at many lags, so one lag for both joins
+    (the best summed correlation) is kept unless each join loses more than
+    ``SAME_LAG_TOLERANCE`` of correlation on average by it (then two copies, crossfaded in the
+    middle).
     """
     gap_start, gap_end = gap
     length = gap_end - gap_start
@@ -173,14 +174,17 @@ def _aligned_sources(
                            usable)
     if right_clean:
         right = _lag_scores(signal, signal[gap_end : gap_end + window], sources + length, usable)
-    chosen = [None if scores is None else int(np.argmax(scores))
-              for scores in (left, right)]
-    if chosen[0] is not None and chosen[1] is not None:
-        if right[chosen[0]] >= right[chosen[1]] - SAME_LAG_TOLERANCE:
-            chosen[1] = chosen[0]
-    chosen = [chosen[1] if chosen[0] is None else chosen[0],
-              chosen[0] if chosen[1] is None else chosen[1]]
-    if chosen[0] is None or not np.isfinite((left if left is not None else right)[chosen[0]]):
+    if left is None and right is None:
+        return source, source
+    if left is None or right is None:
+        only = int(np.argmax(left if right is None else right))
+        chosen = (only, only)
+    else:
+        both = int(np.argmax(left + right))  # one lag that suits both joins
+        chosen = (both, both)
+        if left[both] + right[both] < left.max() + right.max() - 2 * SAME_LAG_TOLERANCE:
+            chosen = (int(np.argmax(left)), int(np.argmax(right)))
+    if not np.isfinite((left if left is not None else right)[chosen[0]]):
         return source, source
     return source + int(lags[chosen[0]]), source + int(lags[chosen[1]])
 
