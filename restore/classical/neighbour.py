@@ -128,3 +128,4 @@ def neighbour_bridge(
     joined, mask = bridge_layout(a, b, bridge_samples)
     filled = neighbour_crossfade(joined, mask, sample_rate)
     return filled[:, a.shape[1] : a.shape[1] + bridge_samples]
+

@@ -1,4 +1,4 @@
-"""Similarity copy: fill a long gap with the part of the recording whose surroundings match the gap's.
+"""Similarity copy: fill a long gap with the part of the recording whose surroundings match.
 
 After Perraudin, Holighaus, Majdak & Balazs (2018), "Inpainting of long audio segments with
 similarity graphs" (the pattern mode of RX's spectral repair works the same way). For a gap
@@ -13,10 +13,12 @@ similarity graphs" (the pattern mode of RX's spectral repair works the same way)
    before and after it and those before and after the gap (frames nearer the join weigh more).
    The smallest distance wins; ties go to the earliest candidate (deterministic).
 3. The winner is aligned to the sample at each join by normalised cross-correlation of
-   ``ALIGN_SECONDS`` of the known audio beside the join (lags within one hop). If the two joins
-   want different lags, the left-aligned and right-aligned copies are crossfaded (equal power)
-   over ``MIDDLE_FADE_SECONDS`` in the middle of the gap. The copy's level is matched to the
-   gap's surroundings (RMS of the two contexts, gain limited to ``MAX_GAIN_DB``).
+   ``ALIGN_SECONDS`` of the known audio beside the join (lags up to ``ALIGN_MAX_LAG``, a
+   little over the grid's half hop: a farther lag is a pitch period's alias, not a better fit).
+   If the two joins want different lags, the left-aligned and right-aligned copies are
+   crossfaded (equal power) over ``MIDDLE_FADE_SECONDS`` in the middle of the gap. The copy's
+   level is matched to the gap's surroundings (RMS of the two contexts, gain limited to
+   ``MAX_GAIN_DB``).
 4. Pasted so that each join is continuous: over ``JOIN_SECONDS`` beside each join the copy gets
    the (mirrored, faded-out) difference between the known audio and the copy's own
    surroundings, which is zero where the copy's surroundings equal the gap's
@@ -54,6 +56,7 @@ ALIGN_SECONDS = 0.03  # known audio beside each join that the copy is aligned to
 MIDDLE_FADE_SECONDS = 0.05  # crossfade between left- and right-aligned copies
 MAX_GAIN_DB = 6.0  # the copy's level is matched to the context within this
 CONTEXT_RMS_SECONDS = 0.5  # surroundings whose RMS the copy's level is matched to
+ALIGN_MAX_LAG = HOP // 2 + HOP // 8  # the grid is within HOP / 2; farther lags are aliases
 SAME_LAG_TOLERANCE = 0.05  # correlation per join given up to copy with a single lag
 
 
@@ -148,8 +151,8 @@ def _candidate_shifts(unknown: np.ndarray, gap_start: int, gap_end: int) -> np.n
 def _aligned_sources(
     signal: np.ndarray, unknown: np.ndarray, gap: tuple[int, int], source: int, sample_rate: int
 ) -> tuple[int, int]:
-    """``(left_source, right_source)``: ``source`` moved within one hop so that the copy lines up
-    with the known audio at the left join and at the right join.
+    """``(left_source, right_source)``: ``source`` moved by up to ``ALIGN_MAX_LAG`` so that the
+    copy lines up with the known audio at the left join and at the right join.
 
     Periodic material correlates almost equally well at many lags, so one lag for both joins
     (the best summed correlation) is kept unless each join loses more than
@@ -160,7 +163,7 @@ def _aligned_sources(
     length = gap_end - gap_start
     window = int(ALIGN_SECONDS * sample_rate)
     counts = np.concatenate([[0], np.cumsum(unknown)])
-    lags = np.arange(-HOP, HOP + 1)
+    lags = np.arange(-ALIGN_MAX_LAG, ALIGN_MAX_LAG + 1)
     sources = source + lags
     usable = (sources >= window) & (sources + length + window <= signal.shape[0])
     safe = np.clip(sources, 0, signal.shape[0] - length)
