@@ -88,7 +88,9 @@ class ModelMethod:
         options = {"model": self.model, "steps": self.steps, "seed": self.seed,
                    "device": self.device}
         if case.task == "inpaint":
-            gap = [(case.region[0] / MODEL_RATE, case.region[1] / MODEL_RATE)]
+            # a hundredth of a sample inside the gap's frame edges: the API rounds seconds
+            # outwards, and float seconds of an exact 2.0 s gap would come back 96001 frames
+            gap = [((case.region[0] + 0.01) / MODEL_RATE, (case.region[1] - 0.01) / MODEL_RATE)]
             return restore.inpaint(case.degraded, MODEL_RATE, gap, **options)
         if case.task == "bandwidth":
             return restore.upsample(case.degraded, case.input_rate, rate=MODEL_RATE,
