@@ -255,25 +255,26 @@ def blend_seams(
 ) -> np.ndarray:
     """``fill`` made continuous with the known audio of one channel ``signal`` at both joins.
 
-    Beside the left join the copy ``y = gain x[left_source + i]`` gets
-    ``(1 - ramp_i) (x[start - 2 - i] - y[-2 - i])``: the mismatch between the known audio and the
+    Beside the left join the copy ``y[i] = gain x[left_source + i]`` gets
+    ``(1 - ramp_i) (x[start - 1 - i] - y[-1 - i])``: the mismatch between the known audio and the
     copy's own preceding samples, mirrored about the join and faded out over ``join`` samples
-    (likewise at the right join). A perfect match is left untouched.
+    (likewise at the right join), so the first filled sample steps from ``x[start - 1]`` by the
+    copy's own increment. A perfect match is left untouched.
     """
     start, end = gap
     length = end - start
     fill = fill.copy()
-    fade = min(join, length // 2, start - 1, match.left_source - 1)
+    fade = min(join, length // 2, start, match.left_source)
     if fade >= 1:
         steps = np.arange(fade)
-        known = signal[start - 2 - steps]
-        copied = match.gain * signal[match.left_source - 2 - steps]
+        known = signal[start - 1 - steps]
+        copied = match.gain * signal[match.left_source - 1 - steps]
         fill[:fade] += (1.0 - raised_cosine_ramp(fade)) * (known - copied)
     after = match.right_source + length
-    fade = min(join, length // 2, signal.shape[0] - end - 1, signal.shape[0] - after - 1)
+    fade = min(join, length // 2, signal.shape[0] - end, signal.shape[0] - after)
     if fade >= 1:
         steps = np.arange(fade)
-        known = signal[end + 1 + steps]
-        copied = match.gain * signal[after + 1 + steps]
+        known = signal[end + steps]
+        copied = match.gain * signal[after + steps]
         fill[length - 1 - steps] += (1.0 - raised_cosine_ramp(fade)) * (known - copied)
     return fill

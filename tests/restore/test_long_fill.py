@@ -118,3 +118,22 @@ def test_bridges_have_the_bridge_length(bridge):
     assert middle.shape == (1, RATE) and np.all(np.isfinite(middle))
     if bridge is similarity_bridge:  # A and B hold whole bars: the true middle is found
         assert _snr_db(middle, audio[:, 3 * RATE : 4 * RATE]) > 15.0
+
+
+def test_similarity_copy_joins_step_only_by_the_copys_own_increment():
+    rng = np.random.default_rng(3)
+    audio = np.cumsum(rng.standard_normal((1, 6 * RATE)), axis=1).astype(np.float32)
+    audio = (audio - audio.mean()) / np.abs(audio).max()  # brown noise: no true match exists
+    start, length = int(2.5 * RATE), RATE // 2
+    mask = _gap(audio.shape[1], start, length)
+    damaged = audio.copy()
+    damaged[:, mask] = 0.0
+    match = find_match(damaged[0].astype(np.float64), mask, start, start + length, RATE)
+    filled = similarity_copy(damaged, mask, RATE)[0].astype(np.float64)
+    source = damaged[0].astype(np.float64) * match.gain
+    left_step = filled[start] - filled[start - 1]
+    right_step = filled[start + length] - filled[start + length - 1]
+    after = match.right_source + length
+    assert left_step == pytest.approx(source[match.left_source] - source[match.left_source - 1],
+                                      abs=1e-5)
+    assert right_step == pytest.approx(source[after] - source[after - 1], abs=1e-5)
