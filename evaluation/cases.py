@@ -11,10 +11,15 @@ generator, and every condition degrades the same clips:
   resampled to 44.1 kHz (cutoff 16 kHz);
 * transition ``bridge_<s>s``: the middle ``s`` seconds cut out, clip A = what comes before,
   clip B = what comes after, so a bridge can be scored against the true middle.
+
+Long fills (issue 13, :func:`build_long_cases`): gaps of 1 and 2 s and a ``bridge_1s_long``
+transition on clips of ``LONG_CLIP_SECONDS`` cut from consecutive clips of one track.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,4 +164,98 @@ def build_cases(
         cases += [bandwidth_case(clip, index, MP3_RATE, True) for index, clip in enumerate(clips)]
     for seconds in transition_seconds:
         cases += [transition_case(clip, index, seconds) for index, clip in enumerate(clips)]
+    return cases
+
+
+# Issue 13: long fills. Gaps of 1 and 2 s (and a 1 s transition) need clips long enough to hold
+# the context and other material to copy from, longer than data_prep's 4 s clips: a long clip is
+# cut from a stretch of consecutive clips of one track (contiguous in the shards, cut from the
+# same loudness-normalised track, so they join seamlessly).
+LONG_GAP_MS = (1000, 2000)
+LONG_TRANSITION_SECONDS = (1.0,)
+LONG_CLIP_SECONDS = 12.0
+LONG_CASE_SEED_OFFSET = 13  # long gaps are placed by default_rng([seed, 13]): the other cases stay
+
+
+def contiguous_stretches(clips: list[dict]) -> list[list[dict]]:
+    """Manifest clips grouped into runs of consecutive clips of one track, in shard order.
+
+    Two clips are consecutive when they belong to the same track, the second starts where the
+    first ends in the track (``start_seconds``) and, within one shard, at the next frame.
+    """
+    ordered = sorted(clips, key=lambda clip: (clip["shard"], clip["offset"]))
+    stretches: list[list[dict]] = []
+    for clip in ordered:
+        previous = stretches[-1][-1] if stretches else None
+        if previous is not None and _follows(previous, clip):
+            stretches[-1].append(clip)
+        else:
+            stretches.append([clip])
+    return stretches
+
+
+def _follows(previous: dict, clip: dict) -> bool:
+    if previous["track"] != clip["track"] or "start_seconds" not in clip:
+        return False
+    expected = previous.get("start_seconds", math.nan) + previous["frames"] / MODEL_RATE
+    if abs(clip["start_seconds"] - expected) > 1e-3:
+        return False
+    same_shard = previous["shard"] == clip["shard"]
+    return not same_shard or clip["offset"] == previous["offset"] + previous["frames"]
+
+
+def load_long_test_clips(
+    corpus_dir: str | Path, count: int, clip_seconds: float, seed: int, split: str = "test"
+) -> list[np.ndarray]:
+    """``count`` clips ``[1, clip_seconds * 48000]`` float32, each from a different stretch of
+    consecutive clips (:func:`contiguous_stretches`) of ``split`` at least ``clip_seconds`` long.
+
+    Stretches are taken in the order of ``default_rng(seed).permutation``, skipping quiet ones
+    (RMS below ``MIN_CLIP_RMS``); each is cropped to ``clip_seconds`` about its middle.
+    """
+    manifest = shards.read_manifest(corpus_dir)
+    frames = int(round(clip_seconds * MODEL_RATE))
+    stretches = [stretch for stretch in contiguous_stretches(
+        [clip for clip in manifest["clips"] if clip["split"] == split])
+        if sum(clip["frames"] for clip in stretch) >= frames]
+    order = np.random.default_rng(seed).permutation(len(stretches))
+    chosen, cache = [], {}
+    for index in order:
+        audio = _stretch_audio(corpus_dir, stretches[index], cache)
+        start = (audio.shape[0] - frames) // 2
+        audio = audio[start : start + frames]
+        if np.sqrt(np.mean(audio**2)) >= MIN_CLIP_RMS:
+            chosen.append(audio[None, :])
+        if len(chosen) == count:
+            return chosen
+    raise RestoreError(corpus_dir, f"only {len(chosen)} usable {split!r} stretches of at least "
+                                   f"{clip_seconds} s of one track (need {count})")
+
+
+def _stretch_audio(corpus_dir: str | Path, stretch: list[dict], cache: dict) -> np.ndarray:
+    parts = []
+    for clip in stretch:
+        if clip["shard"] not in cache:
+            cache[clip["shard"]] = shards.load_shard(Path(corpus_dir) / clip["shard"])
+        parts.append(cache[clip["shard"]][clip["offset"] : clip["offset"] + clip["frames"]])
+    return np.concatenate(parts).astype(np.float32) / 32768.0
+
+
+def build_long_cases(
+    clips: list[np.ndarray],
+    seed: int,
+    *,
+    gap_ms: tuple[float, ...] = LONG_GAP_MS,
+    transition_seconds: tuple[float, ...] = LONG_TRANSITION_SECONDS,
+) -> list[Case]:
+    """Long gaps (``gap_<ms>ms``, placed as :func:`inpaint_case` does, by a generator of its
+    own) and transitions (``bridge_<s>s_long``) on long clips."""
+    rng = np.random.default_rng([seed, LONG_CASE_SEED_OFFSET])
+    cases = []
+    for milliseconds in gap_ms:
+        cases += [inpaint_case(clip, index, milliseconds, rng) for index, clip in enumerate(clips)]
+    for seconds in transition_seconds:
+        for index, clip in enumerate(clips):
+            case = transition_case(clip, index, seconds)
+            cases.append(dataclasses.replace(case, condition=f"{case.condition}_long"))
     return cases

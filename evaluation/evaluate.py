@@ -31,11 +31,45 @@ class Plan:
     mp3: bool = True
     transition_seconds: tuple[float, ...] = case_builder.TRANSITION_SECONDS
     seed: int = 0  # picks the clips, places the gaps, seeds the model's noise
+    long_gap_ms: tuple[float, ...] = case_builder.LONG_GAP_MS  # issue 13, on long clips
+    long_transition_seconds: tuple[float, ...] = case_builder.LONG_TRANSITION_SECONDS
+    long_clip_seconds: float = case_builder.LONG_CLIP_SECONDS  # stretches of consecutive clips
+    tasks: tuple[str, ...] | None = None  # only these tasks (None: all)
+    conditions: tuple[str, ...] | None = None  # only these conditions (None: all)
 
     @classmethod
     def quick(cls) -> Plan:
         """CI-sized: 2 clips of 4 s per condition, every condition."""
         return cls(clips=2, clip_seconds=4.0)
+
+
+def _selected(plan: Plan, task: str, condition: str) -> bool:
+    return ((plan.tasks is None or task in plan.tasks)
+            and (plan.conditions is None or condition in plan.conditions))
+
+
+def plan_cases(plan: Plan, corpus_dir: Path) -> list:
+    """The plan's cases (after its task and condition filters), 4 s clips and long clips."""
+    long_conditions = [("inpaint", f"gap_{ms:g}ms") for ms in plan.long_gap_ms]
+    long_conditions += [("transition", f"bridge_{s:g}s_long") for s in plan.long_transition_seconds]
+    try:
+        clips = case_builder.load_test_clips(corpus_dir, plan.clips, plan.clip_seconds, plan.seed)
+        cases = case_builder.build_cases(
+            clips, plan.seed, gap_ms=plan.gap_ms, bandwidth_rates=plan.bandwidth_rates,
+            mp3=plan.mp3, transition_seconds=plan.transition_seconds,
+        )
+        if any(_selected(plan, task, condition) for task, condition in long_conditions):
+            long_clips = case_builder.load_long_test_clips(
+                corpus_dir, plan.clips, plan.long_clip_seconds, plan.seed)
+            cases += case_builder.build_long_cases(
+                long_clips, plan.seed, gap_ms=plan.long_gap_ms,
+                transition_seconds=plan.long_transition_seconds)
+    except ValueError as error:
+        raise RestoreError(corpus_dir, str(error)) from None
+    cases = [case for case in cases if _selected(plan, case.task, case.condition)]
+    if not cases:
+        raise RestoreError(corpus_dir, "no case left after the task and condition filters")
+    return cases
 
 
 def resolve_device(device: str) -> str:
@@ -74,6 +108,9 @@ def _meta(model, plan: Plan, steps: Sequence[int], device: str, via: str, corpus
         "corpus": str(corpus),
         "clips_per_condition": plan.clips,
         "clip_seconds": plan.clip_seconds,
+        "long_clip_seconds": plan.long_clip_seconds,
+        "tasks": "all" if plan.tasks is None else ",".join(plan.tasks),
+        "conditions": "all" if plan.conditions is None else ",".join(plan.conditions),
         "seed": plan.seed,
     }
 
@@ -103,14 +140,7 @@ def evaluate(
         steps = []
     else:
         steps = list(steps) or [int(model.default_steps)]
-    clips = case_builder.load_test_clips(corpus_dir, plan.clips, plan.clip_seconds, plan.seed)
-    try:
-        cases = case_builder.build_cases(
-            clips, plan.seed, gap_ms=plan.gap_ms, bandwidth_rates=plan.bandwidth_rates,
-            mp3=plan.mp3, transition_seconds=plan.transition_seconds,
-        )
-    except ValueError as error:
-        raise RestoreError(corpus_dir, str(error)) from None
+    cases = plan_cases(plan, corpus_dir)
     methods = {}
     for task in sorted({case.task for case in cases}, key=list(BASELINES).index):
         named = {}

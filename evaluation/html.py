@@ -24,6 +24,7 @@ from restore.config import MODEL_RATE
 from restore.errors import RestoreError
 
 EXCERPT_MARGIN_SECONDS = 0.75  # audio kept on each side of a gap or bridge in the excerpts
+SINGLE_COLUMN_PANELS = 5  # more spectrograms than this are drawn in two columns
 
 
 def excerpt_bounds(case: Case) -> tuple[int, int]:
@@ -51,16 +52,23 @@ def _spectrogram_png(path: Path, panels: list[tuple[str, np.ndarray]], title: st
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(len(panels), 1, figsize=(9, 2.0 * len(panels)), sharex=True,
-                                squeeze=False)
-    for axis, (label, audio) in zip(axes[:, 0], panels, strict=True):
+    # side by side in two columns once there are many versions (issue 13 adds two baselines)
+    columns = 2 if len(panels) > SINGLE_COLUMN_PANELS else 1
+    rows = -(-len(panels) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(9 * columns, 2.0 * rows), sharex=True,
+                                sharey=True, squeeze=False)
+    flat = axes.ravel(order="F")  # down the first column, then the second
+    for axis, (label, audio) in zip(flat, panels, strict=False):
         # a -180 dB noise floor: exact digital silence would be -inf dB, drawn as blank
         floor = 1e-9 * np.random.default_rng(0).standard_normal(audio.shape[-1])
         axis.specgram(audio[0].astype(np.float64) + floor, NFFT=1024, Fs=MODEL_RATE,
                       noverlap=768, vmin=-140, vmax=-20, cmap="magma")
         axis.set_ylabel(f"{label}\nHz")
-    axes[0, 0].set_title(title)
-    axes[-1, 0].set_xlabel("seconds into excerpt")
+    for axis in flat[len(panels):]:
+        axis.set_visible(False)
+    figure.suptitle(title)
+    for axis in axes[-1]:
+        axis.set_xlabel("seconds into excerpt")
     figure.tight_layout()
     temporary = path.with_name(f".{path.name}.tmp.png")
     figure.savefig(temporary, dpi=80)

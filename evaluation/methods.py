@@ -23,10 +23,11 @@ Method = Callable[[Case], np.ndarray]
 
 # Baselines per task, in report order.
 BASELINES: dict[str, tuple[str, ...]] = {
-    "inpaint": ("zero_fill", "linear", "ar"),
+    "inpaint": ("zero_fill", "linear", "ar", "neighbour", "similarity"),
     "bandwidth": ("sinc",),
-    "transition": ("crossfade", "ar"),
+    "transition": ("crossfade", "ar", "neighbour", "similarity"),
 }
+LONG_FILL_BASELINES = ("neighbour", "similarity")  # issue 13: reusing the recording's own audio
 
 
 def _gap_mask(case: Case) -> np.ndarray:
@@ -58,6 +59,8 @@ def baseline(task: str, name: str) -> Method:
             bridge = classical.equal_power_bridge(a, b, case.region[1] - case.region[0])
             return np.concatenate([a, bridge, b], axis=1)
         return crossfade
+    if task in ("inpaint", "transition") and name in LONG_FILL_BASELINES:
+        return long_fill_baseline(task, name)
     raise ValueError(f"no baseline {name!r} for task {task!r}")
 
 
@@ -85,7 +88,9 @@ class ModelMethod:
         options = {"model": self.model, "steps": self.steps, "seed": self.seed,
                    "device": self.device}
         if case.task == "inpaint":
-            gap = [(case.region[0] / MODEL_RATE, case.region[1] / MODEL_RATE)]
+            # a hundredth of a sample inside the gap's frame edges: the API rounds seconds
+            # outwards, and float seconds of an exact 2.0 s gap would come back 96001 frames
+            gap = [((case.region[0] + 0.01) / MODEL_RATE, (case.region[1] - 0.01) / MODEL_RATE)]
             return restore.inpaint(case.degraded, MODEL_RATE, gap, **options)
         if case.task == "bandwidth":
             return restore.upsample(case.degraded, case.input_rate, rate=MODEL_RATE,
@@ -118,3 +123,21 @@ class ModelMethod:
             generator=generator,
         )
         return output[:, 0].float().cpu().numpy()
+
+
+def long_fill_baseline(task: str, name: str) -> Method:
+    """Issue 13's baselines: ``neighbour`` (equal-power crossfade of the gap-length audio just
+    before and just after the gap or bridge) and ``similarity`` (the segment of the clip whose
+    surroundings best match the gap's, pasted; see ``restore.classical.similarity``)."""
+    fill = {"neighbour": classical.neighbour_crossfade, "similarity": classical.similarity_copy}[
+        name]
+    bridge = {"neighbour": classical.neighbour_bridge, "similarity": classical.similarity_bridge}[
+        name]
+    if task == "inpaint":
+        return lambda case: fill(case.degraded, _gap_mask(case), MODEL_RATE)
+
+    def transition(case: Case) -> np.ndarray:
+        a, b = _sides(case)
+        middle = bridge(a, b, case.region[1] - case.region[0], MODEL_RATE)
+        return np.concatenate([a, middle, b], axis=1)
+    return transition

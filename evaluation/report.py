@@ -43,6 +43,7 @@ def _condition_summary(results: Results, task: str, condition: str) -> dict[str,
                 for metric in TASK_METRICS[task]
                 if metric not in SIGNED_METRICS
             }
+    versus.update(versus_better_reuse(values, methods))
     clips = sum(1 for case in results.cases if case.task == task and case.condition == condition)
     return {"clips": clips, "values": values, "versus": versus}
 
@@ -161,3 +162,27 @@ def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     json_path = write_text_atomic(out_dir / "report.json", text)
     md_path = write_text_atomic(out_dir / "report.md", markdown(report) + "\n")
     return json_path, md_path
+
+
+REUSE_BASELINES = ("neighbour", "similarity")  # issue 13: baselines that reuse the recording
+
+
+def versus_better_reuse(
+    values: dict[str, dict[str, float]], methods: list[str]
+) -> dict[str, dict[str, dict[str, float] | None]]:
+    """``{"<model> vs better reuse": {metric: comparison}}``: each model against, per metric, the
+    better of the neighbour crossfade and the similarity copy (lower distance, higher dB), the
+    reference issue 13's bars use. Empty unless both baselines ran."""
+    if not all(name in methods for name in REUSE_BASELINES):
+        return {}
+    better = {}
+    for metric in values[REUSE_BASELINES[0]]:
+        candidates = [values[name][metric] for name in REUSE_BASELINES]
+        better[metric] = max(candidates) if metric in DB_METRICS else min(candidates)
+    return {
+        f"{model} vs better reuse": {
+            metric: compare(metric, values[model][metric], better[metric])
+            for metric in better if metric not in SIGNED_METRICS
+        }
+        for model in filter(is_model, methods)
+    }

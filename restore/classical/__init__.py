@@ -5,7 +5,9 @@ Everything works on ``np.ndarray [channels, frames]`` float32 on the CPU.
 
 from restore.classical.ar import ar_inpaint
 from restore.classical.crossfade import equal_power_bridge
+from restore.classical.neighbour import neighbour_bridge, neighbour_crossfade
 from restore.classical.resample import sinc_upsample
+from restore.classical.similarity import similarity_bridge, similarity_copy
 from restore.classical.simple import gap_runs, linear_interpolate, zero_fill
 
 __all__ = [
@@ -13,6 +15,10 @@ __all__ = [
     "equal_power_bridge",
     "gap_runs",
     "linear_interpolate",
+    "neighbour_bridge",
+    "neighbour_crossfade",
+    "similarity_bridge",
+    "similarity_copy",
     "sinc_upsample",
     "zero_fill",
 ]

@@ -84,7 +84,7 @@ def _markdown_tables(text: str) -> list[list[list[str]]]:
 def test_report_on_tiny_corpus(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", clips_per_split=1, clip_seconds=1.0)
     plan = Plan(clips=1, clip_seconds=0.5, gap_ms=(10,), bandwidth_rates=(16000,), mp3=False,
-                transition_seconds=(0.2,))
+                transition_seconds=(0.2,), long_gap_ms=(), long_transition_seconds=())
     out = tmp_path / "report"
     report = evaluate(random_model(), corpus, out, plan=plan, steps=[2], device="cpu")
     for name in ("report.md", "report.json", "index.html"):
@@ -93,8 +93,15 @@ def test_report_on_tiny_corpus(tmp_path):
     assert data == json.loads(json.dumps(report))  # what was returned is what was written
     assert set(data["tasks"]) == {"inpaint", "bandwidth", "transition"}
     inpaint = data["tasks"]["inpaint"]["conditions"]["gap_10ms"]
-    assert set(inpaint["values"]) == {"model", "zero_fill", "linear", "ar"}
-    assert set(inpaint["versus"]) == {"model vs zero_fill", "model vs linear", "model vs ar"}
+    assert set(inpaint["values"]) == {"model", "zero_fill", "linear", "ar", "neighbour",
+                                      "similarity"}
+    assert set(inpaint["versus"]) == {"model vs zero_fill", "model vs linear", "model vs ar",
+                                      "model vs neighbour", "model vs similarity",
+                                      "model vs better reuse"}
+    better = min(inpaint["values"]["neighbour"]["lsd_gap"],
+                 inpaint["values"]["similarity"]["lsd_gap"])
+    assert inpaint["versus"]["model vs better reuse"]["lsd_gap"]["ratio"] == pytest.approx(
+        inpaint["values"]["model"]["lsd_gap"] / better)
     ratio = inpaint["versus"]["model vs ar"]["lsd_gap"]["ratio"]
     assert ratio == pytest.approx(inpaint["values"]["model"]["lsd_gap"]
                                   / inpaint["values"]["ar"]["lsd_gap"])
@@ -103,7 +110,7 @@ def test_report_on_tiny_corpus(tmp_path):
     assert "null" not in json.dumps(data["tasks"])  # no non-finite value was nulled
     speed = data["tasks"]["bandwidth"]["speed"]["model"]
     assert speed["x_realtime"] > 0 and speed["peak_rss_mb"] > 0
-    assert len(data["per_case"]) == 4 + 2 + 3  # one case per task x its methods
+    assert len(data["per_case"]) == 6 + 2 + 5  # one case per task x its methods
     bars = data["bars"]  # issue 7's bars that apply to these conditions
     assert {(row["condition"], row["bar"]) for row in bars} == {
         ("gap_10ms", "snr_gap >= ar -1 dB"), ("from_16000Hz", "lsd <= 0.8 x sinc"),
@@ -120,11 +127,11 @@ def test_report_on_tiny_corpus(tmp_path):
             for cell in row[1:]:
                 assert math.isfinite(float(cell))
     page = (out / "index.html").read_text()
-    assert page.count("<audio") == (2 + 4) + (2 + 2) + (2 + 3)
+    assert page.count("<audio") == (2 + 6) + (2 + 2) + (2 + 5)
     for reference in (out / "spectrograms").iterdir():
         assert reference.read_bytes()[:4] == b"\x89PNG"
         assert f"spectrograms/{reference.name}" in page
-    assert len(list((out / "audio").glob("*.wav"))) == 6 + 4 + 5
+    assert len(list((out / "audio").glob("*.wav"))) == 8 + 4 + 7
 
 
 def test_cli_error_for_a_missing_corpus_is_one_line(tmp_path):
