@@ -93,30 +93,27 @@ def _mask_from_runs(runs: np.ndarray, length: int) -> np.ndarray:
     return np.cumsum(change[:-1]) > 0
 
 
-def click_runs(statistic: np.ndarray, signal: np.ndarray, sample_rate: int,
-               sensitivity: float = 1.0) -> np.ndarray:
-    """Click runs ``[runs, 2]`` from ``click_statistic``: exceedances, extended, merged, widened.
+def click_runs(statistic: np.ndarray, sample_rate: int, sensitivity: float = 1.0) -> np.ndarray:
+    """Click runs ``[runs, 2]`` from ``click_statistic``: extended, merged, widened.
 
-    Two kinds of programme that the AR residual also flags are left alone: runs longer than
-    ``MAX_CLICK_SECONDS`` (a click lasts a few milliseconds at most), and runs where the level
-    of ``signal [n]`` steps by more than ``ONSET_DB`` between ``ONSET_SECONDS`` before and after
-    (a note's attack or a sudden stop: a click is an additive blip, the music around it goes on
-    at the same level).
+    Stretches above ``EXTEND_RATIO`` of the threshold, joined where closer than
+    ``MERGE_SAMPLES``, are clicks if they reach the threshold somewhere and last at most
+    ``MAX_CLICK_SECONDS``: a click lasts a few milliseconds, a longer stretch of unpredictable
+    signal is programme (an attack, a noisy sound).
     """
     threshold = THRESHOLD / sensitivity
-    low = statistic > EXTEND_RATIO * threshold
-    candidates = runs_of(low)
-    if candidates.shape[0] == 0:
-        return candidates
+    length = statistic.shape[0]
+    half = MERGE_SAMPLES // 2
+    above = runs_of(statistic > EXTEND_RATIO * threshold)
+    if above.shape[0] == 0:
+        return above
+    candidates = runs_of(_mask_from_runs(above + np.array([-half, half]), length))
+    candidates = np.clip(candidates + np.array([half, -half]), 0, length)
     # the largest value of each run: reduceat over [start, end) pairs (every other slice)
     peaks = np.maximum.reduceat(np.append(statistic, 0.0), candidates.ravel())[::2]
     runs = candidates[peaks > threshold]
     runs = runs[(runs[:, 1] - runs[:, 0]) <= MAX_CLICK_SECONDS * sample_rate]
-    mask = _mask_from_runs(runs + np.array([-MERGE_SAMPLES // 2, MERGE_SAMPLES // 2]),
-                           statistic.shape[0])
-    merged = runs_of(mask) + np.array([MERGE_SAMPLES // 2, -(MERGE_SAMPLES // 2)])
-    widened = merged + np.array([-MARGIN_SAMPLES, MARGIN_SAMPLES])
-    return np.clip(widened, 0, statistic.shape[0])
+    return np.clip(runs + np.array([-MARGIN_SAMPLES, MARGIN_SAMPLES]), 0, length)
 
 
 def detect_clicks(audio: np.ndarray, sample_rate: int, sensitivity: float = 1.0) -> np.ndarray:
@@ -136,8 +133,7 @@ def _detect_channel(row: np.ndarray, sample_rate: int, sensitivity: float) -> np
     mask = np.zeros(row.shape[0], dtype=bool)
     current = row
     for _ in range(PASSES):
-        found = click_runs(click_statistic(current, sample_rate), current, sample_rate,
-                           sensitivity)
+        found = click_runs(click_statistic(current, sample_rate), sample_rate, sensitivity)
         if found.shape[0] == 0:
             break
         mask |= _mask_from_runs(found, row.shape[0])
