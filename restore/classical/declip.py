@@ -23,6 +23,7 @@ evaluated on the clipped ones and then held at the clip level where it falls sho
 from __future__ import annotations
 
 import numpy as np
+import scipy.fft
 import scipy.interpolate
 
 SPADE_WINDOW_SECONDS = 2048 / 48_000  # block length (about 43 ms)
@@ -127,30 +128,37 @@ def _aspade(observed: np.ndarray, clipped: np.ndarray, max_iterations: int,
     """
     length = observed.shape[1]
     size = SPADE_REDUNDANCY * length
+    observed = observed.astype(np.float32)
     estimate = observed.copy()
-    dual = np.zeros((observed.shape[0], size // 2 + 1), dtype=np.complex128)
-    bound = tolerance * np.linalg.norm(observed, axis=1)
+    analysis = scipy.fft.rfft(estimate, size, norm="ortho", workers=-1)
+    dual = np.zeros_like(analysis)
+    bound = (tolerance * np.linalg.norm(observed, axis=1)) ** 2
     running = np.arange(observed.shape[0])
     sparsity = SPADE_SPARSITY_STEP
     for iteration in range(1, max_iterations + 1):
-        coefficients = np.fft.rfft(estimate[running], size, norm="ortho")
-        sparse = _hard_threshold(coefficients + dual[running], sparsity)
-        target = np.fft.irfft(sparse - dual[running], size, norm="ortho")[:, :length]
-        estimate[running] = consistent(target, observed[running], clipped[running])
-        residual = np.fft.rfft(estimate[running], size, norm="ortho") - sparse
-        done = np.linalg.norm(residual, axis=1) <= bound[running]
-        dual[running] += residual
+        dual_running = dual[running]
+        sparse = _hard_threshold(analysis[running] + dual_running, sparsity)
+        target = scipy.fft.irfft(sparse - dual_running, size, norm="ortho",
+                                 workers=-1)[:, :length]
+        current = consistent(target, observed[running], clipped[running])
+        estimate[running] = current
+        coefficients = scipy.fft.rfft(current, size, norm="ortho", workers=-1)
+        analysis[running] = coefficients
+        residual = coefficients - sparse
+        done = np.einsum("ij,ij->i", residual.real, residual.real) + np.einsum(
+            "ij,ij->i", residual.imag, residual.imag) <= bound[running]
+        dual[running] = dual_running + residual
         running = running[~done]
         if running.size == 0:
             break
         if iteration % SPADE_SPARSITY_EVERY == 0:
             sparsity = max(sparsity + SPADE_SPARSITY_STEP, int(sparsity * SPADE_SPARSITY_GROWTH))
-    return estimate
+    return estimate.astype(np.float64)
 
 
 def _hard_threshold(coefficients: np.ndarray, keep: int) -> np.ndarray:
     """Keep the ``keep`` largest-magnitude coefficients of each row, zero the rest."""
-    magnitude = np.abs(coefficients)
+    magnitude = coefficients.real**2 + coefficients.imag**2
     keep = min(keep, magnitude.shape[1])
     threshold = np.partition(magnitude, magnitude.shape[1] - keep, axis=1)[:, -keep]
     return np.where(magnitude >= threshold[:, None], coefficients, 0.0)
