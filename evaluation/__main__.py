@@ -41,14 +41,19 @@ def main() -> None:
 @click.option("--via", type=click.Choice(["api", "generate"]), default=None,
               help="Run the model through restore's task API or generate() directly "
                    "(default: the API when it exists).")
-def run(model_spec, corpus, out_dir, quick, steps, clips, seed, device, via) -> None:
+@click.option("--tasks", "task_list", default="",
+              help="Comma-separated tasks to evaluate (inpaint, bandwidth, transition, declip, "
+                   "declick; default: all).")
+def run(model_spec, corpus, out_dir, quick, steps, clips, seed, device, via,
+        task_list) -> None:
     """Model and every classical baseline on the same seeded cases; writes the report."""
     import dataclasses
 
     from evaluation.evaluate import Plan, evaluate, load_model_for_evaluation, resolve_device
 
     plan = Plan.quick() if quick else Plan()
-    plan = dataclasses.replace(plan, seed=seed, clips=clips or plan.clips)
+    plan = dataclasses.replace(plan, seed=seed, clips=clips or plan.clips,
+                               tasks=_parse_list(task_list, str) or None)
     device = resolve_device(device)
     model = load_model_for_evaluation(model_spec, device)
 

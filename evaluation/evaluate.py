@@ -15,6 +15,8 @@ import restore
 from evaluation import cases as case_builder
 from evaluation.html import write_listening_page
 from evaluation.methods import BASELINES, ModelMethod, baseline, has_task_api
+from evaluation.repair_cases import load_repair_cases
+from evaluation.repair_methods import REPAIR_BASELINES, RepairModelMethod, repair_baseline
 from evaluation.report import summarise, write_report
 from evaluation.runner import run_methods
 from restore.errors import RestoreError
@@ -31,6 +33,7 @@ class Plan:
     mp3: bool = True
     transition_seconds: tuple[float, ...] = case_builder.TRANSITION_SECONDS
     seed: int = 0  # picks the clips, places the gaps, seeds the model's noise
+    tasks: tuple[str, ...] | None = None  # None: every task; else e.g. ("declip", "declick")
 
     @classmethod
     def quick(cls) -> Plan:
@@ -78,6 +81,38 @@ def _meta(model, plan: Plan, steps: Sequence[int], device: str, via: str, corpus
     }
 
 
+def _cases(corpus_dir: Path, plan: Plan) -> list:
+    """The plan's cases: the original tasks' and (issue 12) declip / declick."""
+    wanted = set(plan.tasks or [*BASELINES, *REPAIR_BASELINES])
+    cases = []
+    if wanted & set(BASELINES):
+        clips = case_builder.load_test_clips(corpus_dir, plan.clips, plan.clip_seconds,
+                                             plan.seed)
+        try:
+            cases = case_builder.build_cases(
+                clips, plan.seed, gap_ms=plan.gap_ms, bandwidth_rates=plan.bandwidth_rates,
+                mp3=plan.mp3, transition_seconds=plan.transition_seconds,
+            )
+        except ValueError as error:
+            raise RestoreError(corpus_dir, str(error)) from None
+    if wanted & set(REPAIR_BASELINES):
+        cases += load_repair_cases(corpus_dir, plan.clips, plan.clip_seconds, plan.seed)
+    return [case for case in cases if case.task in wanted]
+
+
+def _repair_methods(task: str, model, steps, seed: int, device: str) -> dict:
+    """Declip / declick methods: the model only where it knows the task."""
+    from restore.tasks.repair import model_knows
+
+    named = {}
+    if model is not None and model_knows(model, task):
+        for count in steps:
+            name = "model" if len(steps) == 1 else f"model@{count}"
+            named[name] = RepairModelMethod(model, count, seed=seed, device=device)
+    named.update({name: repair_baseline(task, name) for name in REPAIR_BASELINES[task]})
+    return named
+
+
 def evaluate(
     model: Any,
     corpus_dir: str | Path,
@@ -103,16 +138,12 @@ def evaluate(
         steps = []
     else:
         steps = list(steps) or [int(model.default_steps)]
-    clips = case_builder.load_test_clips(corpus_dir, plan.clips, plan.clip_seconds, plan.seed)
-    try:
-        cases = case_builder.build_cases(
-            clips, plan.seed, gap_ms=plan.gap_ms, bandwidth_rates=plan.bandwidth_rates,
-            mp3=plan.mp3, transition_seconds=plan.transition_seconds,
-        )
-    except ValueError as error:
-        raise RestoreError(corpus_dir, str(error)) from None
+    cases = _cases(corpus_dir, plan)
     methods = {}
-    for task in sorted({case.task for case in cases}, key=list(BASELINES).index):
+    for task in sorted({case.task for case in cases}, key=[*BASELINES, *REPAIR_BASELINES].index):
+        if task in REPAIR_BASELINES:
+            methods[task] = _repair_methods(task, model, steps, plan.seed, device)
+            continue
         named = {}
         for count in steps:
             name = "model" if len(steps) == 1 else f"model@{count}"
