@@ -107,13 +107,14 @@ def repair_window(window: np.ndarray, mask: np.ndarray, sample_rate: int, plan: 
 
 def repair_stream(read: Callable[[int, int], np.ndarray], frames: int, sample_rate: int,
                   plan: RepairPlan, *, sampling=None, batch_size: int = 4,
-                  callback: Callable[[dict], None] | None = None
+                  callback: Callable[[dict], None] | None = None, detect_only: bool = False
                   ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(block [channels, n], repaired [n] bool)`` for consecutive blocks of the audio.
 
     ``read(first, count) -> [channels, count]`` returns frames of the input (in its own dtype:
     float64 keeps 32-bit files exact). ``repaired`` marks the frames where any channel was
-    re-estimated. Unmasked samples of ``block`` are ``read``'s, unchanged.
+    re-estimated. Unmasked samples of ``block`` are ``read``'s, unchanged. ``detect_only``
+    yields the input blocks unchanged with what would be repaired.
     """
     block_frames = max(1024, int(BLOCK_SECONDS * sample_rate))
     context = int(CONTEXT_SECONDS * sample_rate)
@@ -123,8 +124,11 @@ def repair_stream(read: Callable[[int, int], np.ndarray], frames: int, sample_ra
         low, high = max(0, first - context), min(frames, last + context)
         window = read(low, high - low)
         mask = damaged_mask(window, sample_rate, plan)
-        repaired = repair_window(window, mask, sample_rate, plan, sampling, batch_size)
         core = slice(first - low, last - low)
+        if detect_only:
+            yield window[:, core], mask[:, core].any(axis=0)
+            continue
+        repaired = repair_window(window, mask, sample_rate, plan, sampling, batch_size)
         block = np.where(mask[:, core], repaired[:, core], window[:, core]).astype(window.dtype)
         yield block, mask[:, core].any(axis=0)
         if callback is not None:

@@ -70,3 +70,45 @@ def repair_file(path: Path, output: Path, plan: RepairPlan, *, sampling, batch_s
                 block = np.clip(block, -1.0, 1.0)
             writer.write(block)
     return RepairResult(collector.regions(), collector.samples, over)
+
+
+def damage_report(path: Path, sensitivity: float = 1.0) -> dict:
+    """What ``restore info`` reports about clipping and clicks (two streamed passes).
+
+    ``clip_levels_dbfs``: per channel ``[positive, negative]`` (None: not clipped);
+    ``clipped_at_level_share``: share of all samples sitting at their channel's clip levels;
+    ``clicks``: click runs the declick detector finds (any channel, joined across channels).
+    """
+    from restore.tasks.repair import damaged_mask
+
+    info = io.read_info(path)
+    levels = scan_clipping(path)
+    dtype = _dtype(info)
+
+    def read(first: int, count: int) -> np.ndarray:
+        return io.load(path, first, count, dtype=dtype)[0]
+
+    clipped = 0
+    clicks = RegionCollector(info.sample_rate, "declick", "classical")
+    for block, repaired in repair_stream(read, info.frames, info.sample_rate,
+                                         RepairPlan("declick", sensitivity=sensitivity),
+                                         detect_only=True):
+        clicks.add(repaired)
+        if any(level.clipped for level in levels):
+            clipped += int(damaged_mask(block, info.sample_rate,
+                                        RepairPlan("declip", levels=levels)).sum())
+    return {"clip_levels_dbfs": [list(level.dbfs()) for level in levels],
+            "clipped_at_level_share": clipped / max(1, info.frames * info.channels),
+            "clicks": len(clicks.runs)}
+
+
+def damage_lines(report: dict) -> list[str]:
+    """Lines for ``restore info``'s text output."""
+    levels = [f"ch{index + 1} " + " / ".join("-" if value is None else f"{value:.2f}"
+                                               for value in pair)
+              for index, pair in enumerate(report["clip_levels_dbfs"])
+              if any(value is not None for value in pair)]
+    clip = ("none found" if not levels else
+            f"{100 * report['clipped_at_level_share']:.4f} % of samples at "
+            + ", ".join(levels) + " dBFS (+ / -)")
+    return [f"  clipping   {clip}", f"  clicks     {report['clicks']}"]
