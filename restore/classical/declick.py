@@ -32,15 +32,16 @@ from restore.classical.ar_blocks import block_autocorrelation, block_filter, lev
 BLOCK_SECONDS = 1024 / 48_000  # one AR predictor per block (about 21 ms)
 ORDER = 32  # AR order of the detector and the interpolator
 SCALE_SECONDS = 256 / 48_000  # sub-block of the robust scale (about 5 ms)
-THRESHOLD = 10.0  # |d| above this many robust scales (at sensitivity 1) starts a click
-EXTEND_RATIO = 0.4  # a click extends while |d| stays above this share of the threshold
-MARGIN_SAMPLES = 2  # samples added on each side of a detected run
-MERGE_SAMPLES = 8  # runs closer than this are one click
+THRESHOLD = 7.0  # |d| above this many robust scales (at sensitivity 1) starts a click
+EXTEND_RATIO = 0.7  # a click extends while |d| stays above this share of the threshold
+MARGIN_SAMPLES = 1  # samples added on each side of a detected run
+MERGE_SAMPLES = 2  # runs closer than this are one click
 MAX_CLICK_SECONDS = 0.005  # runs longer than this are not clicks (transients): left alone
 PASSES = 2
 SCALE_FLOOR = 1e-6  # robust scale never below this (digital silence has none)
 MAD_TO_SIGMA = 1.4826
-EXPECTED_ERROR_WEIGHT = 3.0  # interpolation error (in expected values) a click must exceed
+EXPECTED_ERROR_WEIGHT = 1.0  # interpolation error (in expected values) a click must exceed
+INNOVATION_CONTEXT = 512  # samples each side of a click whose prediction error sets sigma_e
 RIDGE = 1e-9  # Tikhonov weight of the interpolation, relative to |a|^2
 
 
@@ -192,6 +193,22 @@ def _groups(runs: np.ndarray, gap: int) -> list[tuple[int, int]]:
     return groups
 
 
+def _innovation_power(out: np.ndarray, mask: np.ndarray, first: int, last: int,
+                      coefficients: np.ndarray) -> float:
+    """Robust power of the AR prediction error around ``[first, last)``: the median of ``e^2``
+    over ``INNOVATION_CONTEXT`` samples on each side, rows touching masked samples left out
+    (the median of a chi-square with one degree of freedom is 0.455 of its mean)."""
+    order = coefficients.shape[0] - 1
+    low = max(0, first - INNOVATION_CONTEXT)
+    high = min(out.shape[0], last + INNOVATION_CONTEXT)
+    error = np.convolve(out[low:high], coefficients, mode="valid")
+    touched = np.convolve(mask[low:high].astype(np.float64), np.ones(order + 1), mode="valid")
+    clean = error[touched < 0.5]
+    if clean.size < 16:
+        clean = error
+    return float(np.median(clean**2) / 0.455) + 1e-30
+
+
 def _solve_group(out: np.ndarray, mask: np.ndarray, first: int, last: int,
                  coefficients: np.ndarray) -> None:
     """Re-estimate the masked samples in ``out[first:last]`` in place.
@@ -224,7 +241,7 @@ def _solve_group(out: np.ndarray, mask: np.ndarray, first: int, last: int,
     inverse = np.linalg.inv(normal)
     interpolated = inverse @ right
     segment[unknown] = interpolated
-    innovation = np.mean((matrix @ segment) ** 2)
+    innovation = _innovation_power(out, mask, first, last, coefficients)
     expected_error = EXPECTED_ERROR_WEIGHT * innovation * np.mean(np.diag(inverse))
     click_power = np.mean((observed - interpolated) ** 2) - expected_error
     if click_power <= 0.0:
