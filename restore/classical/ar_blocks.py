@@ -16,6 +16,8 @@ import scipy.fft
 from numpy.lib.stride_tricks import as_strided
 
 WHITE_NOISE_CORRECTION = 1e-6  # lifts r[0]: a pure tone or silence still gives a stable model
+SILENCE_POWER = 1e-12  # blocks with less windowed energy get the trivial predictor [1, 0, ...]
+MAX_REFLECTION = 0.9999  # reflection coefficients are held inside the unit circle
 
 
 def block_autocorrelation(signal: np.ndarray, block: int, order: int) -> np.ndarray:
@@ -46,9 +48,12 @@ def levinson(correlation: np.ndarray) -> np.ndarray:
     coefficients = np.zeros((rows, width))
     coefficients[:, 0] = 1.0
     error = r[:, 0].copy()
+    silent = correlation[:, 0] <= SILENCE_POWER
     for m in range(1, width):
         accumulated = r[:, m] + np.einsum("bi,bi->b", coefficients[:, 1:m], r[:, m - 1:0:-1])
-        reflection = -accumulated / error
+        # |k| < 1 in exact arithmetic; float32 autocorrelations of near-silence can break it
+        reflection = np.clip(-accumulated / error, -MAX_REFLECTION, MAX_REFLECTION)
+        reflection[silent] = 0.0
         coefficients[:, 1:m] += reflection[:, None] * coefficients[:, m - 1:0:-1]
         coefficients[:, m] = reflection
         error = error * (1.0 - reflection**2)

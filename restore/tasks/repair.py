@@ -36,6 +36,7 @@ REPAIR_TASKS = ("declick", "declip")
 BLOCK_SECONDS = 10.0  # audio detected and repaired at a time
 CONTEXT_SECONDS = 0.1  # real audio on each side of a block that detection and repair see
 MODEL_MEASURED_BETTER: frozenset[str] = frozenset()  # tasks where auto picks the model
+REGION_JOIN_SECONDS = 0.001  # repaired runs closer than this are listed as one region
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,8 @@ def repair_stream(read: Callable[[int, int], np.ndarray], frames: int, sample_ra
     """Yield ``(block [channels, n], repaired [n] bool)`` for consecutive blocks of the audio.
 
     ``read(first, count) -> [channels, count]`` returns frames of the input (in its own dtype:
-    float64 keeps 32-bit files exact). ``repaired`` marks the frames where any channel was
-    re-estimated. Unmasked samples of ``block`` are ``read``'s, unchanged. ``detect_only``
+    float64 keeps 32-bit files exact). ``repaired`` marks the frames where any channel's sample
+    was changed. Unmasked samples of ``block`` are ``read``'s, unchanged. ``detect_only``
     yields the input blocks unchanged with what would be repaired.
     """
     block_frames = max(1024, int(BLOCK_SECONDS * sample_rate))
@@ -130,13 +131,15 @@ def repair_stream(read: Callable[[int, int], np.ndarray], frames: int, sample_ra
             continue
         repaired = repair_window(window, mask, sample_rate, plan, sampling, batch_size)
         block = np.where(mask[:, core], repaired[:, core], window[:, core]).astype(window.dtype)
-        yield block, mask[:, core].any(axis=0)
+        # a detected run whose samples the repair kept (a faint click, an attack) is no region
+        yield block, (block != window[:, core]).any(axis=0)
         if callback is not None:
             callback({"windows_done": index + 1, "windows": total})
 
 
 class RegionCollector:
-    """Turns the per-block ``repaired`` flags into regions (runs joined across blocks)."""
+    """Turns the per-block ``repaired`` flags into regions: runs closer than
+    ``REGION_JOIN_SECONDS`` (the pieces of one click, across blocks too) are one region."""
 
     def __init__(self, sample_rate: int, task: str, method: str) -> None:
         self.sample_rate, self.task, self.method = sample_rate, task, method
@@ -145,9 +148,10 @@ class RegionCollector:
         self.samples = 0
 
     def add(self, repaired: np.ndarray) -> None:
+        join = int(REGION_JOIN_SECONDS * self.sample_rate)
         for start, end in runs_of(repaired).tolist():
             start, end = start + self.position, end + self.position
-            if self.runs and self.runs[-1][1] == start:
+            if self.runs and start - self.runs[-1][1] <= join:
                 self.runs[-1][1] = end
             else:
                 self.runs.append([start, end])
