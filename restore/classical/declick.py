@@ -14,13 +14,17 @@ an impulse that an AR model of the music cannot predict stands out in the predic
    two neighbours. Taking the largest keeps attacks (drums, plucks), whose prediction error
    rises for many milliseconds, from being taken for clicks.
 4. A click is a run where ``|d|`` exceeds ``threshold / sensitivity`` times the scale,
-   extended while it stays above ``EXTEND_RATIO`` of that, widened by ``MARGIN_SAMPLES``.
+   extended while it stays above ``EXTEND_RATIO`` of that, widened by ``MARGIN_SAMPLES``; runs
+   longer than ``MAX_CLICK_SECONDS`` are programme (an attack, a noisy sound) and left alone.
 5. The detected runs are filled, the predictors re-estimated on the repaired signal and the
    detection run again (``PASSES``): clicks that biased the first predictors are found then.
 
-Repair: least-squares AR interpolation (Janssen, Veldhuis & Vries 1986; the ``LSAR``
-interpolator of Godsill & Rayner) of every run with its block's predictor, runs closer than
-the order solved together. Samples outside the runs are returned unchanged.
+Repair: each group of runs (closer than the order) is re-estimated with its block's predictor
+(re-fitted with the runs zeroed). The observation there is music plus a click, so the estimate is
+the posterior mean under the AR prior and a white click of unknown power (Godsill & Rayner 1998,
+5.3): least-squares AR interpolation (Janssen, Veldhuis & Vries 1986) for a loud click, close to
+the observation for a faint one or a false alarm. Samples outside the runs are returned
+unchanged.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ EXTEND_RATIO = 0.7  # a click extends while |d| stays above this share of the th
 MARGIN_SAMPLES = 1  # samples added on each side of a detected run
 MERGE_SAMPLES = 2  # runs closer than this are one click
 MAX_CLICK_SECONDS = 0.005  # runs longer than this are not clicks (transients): left alone
-PASSES = 2
+PASSES = 2  # detection passes (the second on the audio repaired after the first)
 SCALE_FLOOR = 1e-6  # robust scale never below this (digital silence has none)
 MAD_TO_SIGMA = 1.4826
 EXPECTED_ERROR_WEIGHT = 1.0  # interpolation error (in expected values) a click must exceed
