@@ -8,8 +8,8 @@ alike, because each polarity of each channel is judged on its own extreme.
 A clean recording also has an extreme value, usually reached once, sometimes by two or three
 neighbouring samples of a slow peak. A polarity therefore counts as clipped only when its
 extreme is reached by at least ``MIN_EVENTS`` separate runs of at least two samples: a few
-samples at the peak are not clipping. Samples within ``TOLERANCE`` of the extreme count as at
-it (exact values survive 16/24-bit and float formats).
+samples at the peak are not clipping. A sample is at the extreme when it equals it (hard
+clipping stores the same value every time, exactly, in every format).
 
 Streaming: :class:`ClipScanner` takes blocks in order and keeps, per channel and polarity, the
 running extreme and the runs seen at it, so a long file needs one pass and no memory.
@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-TOLERANCE = 2.0**-17  # |sample - extreme| below this counts as at the extreme
+# a clipped sample *equals* the level (every format stores it exactly): no tolerance, so an
+# unclipped sample just below the level (24-bit, float) is never taken for a clipped one
+TOLERANCE = 0.0
 MIN_EVENTS = 3  # runs of >= 2 samples at the extreme that make a polarity clipped
 
 
