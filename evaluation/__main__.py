@@ -42,7 +42,7 @@ def main() -> None:
               help="Run the model through restore's task API or generate() directly "
                    "(default: the API when it exists).")
 @click.option("--tasks", default="", help="Comma-separated tasks to run (inpaint, bandwidth, "
-              "transition; default: all).")
+              "transition, declip, declick; default: all).")
 @click.option("--conditions", default="", help="Comma-separated conditions to run, e.g. "
               "gap_200ms,gap_1000ms,bridge_1s (default: all).")
 def run(model_spec, corpus, out_dir, quick, steps, clips, seed, device, via, tasks,
@@ -53,8 +53,13 @@ def run(model_spec, corpus, out_dir, quick, steps, clips, seed, device, via, tas
     from evaluation.evaluate import Plan, evaluate, load_model_for_evaluation, resolve_device
 
     plan = Plan.quick() if quick else Plan()
+    chosen = _parse_list(tasks, str)
+    known = ("inpaint", "bandwidth", "transition", "declip", "declick")
+    if set(chosen) - set(known):
+        raise click.BadParameter(f"unknown tasks {sorted(set(chosen) - set(known))}; "
+                                 f"choose from {list(known)}")
     plan = dataclasses.replace(plan, seed=seed, clips=clips or plan.clips,
-                               tasks=_parse_list(tasks, str) or None,
+                               tasks=chosen or None,
                                conditions=_parse_list(conditions, str) or None)
     device = resolve_device(device)
     model = load_model_for_evaluation(model_spec, device)
@@ -93,7 +98,7 @@ def bench(model_spec, out_dir, device, steps, minutes, tasks, quick, precisions,
           compile_mode, warmup) -> None:
     """x real time, peak RSS / GPU memory and FLOPs per audio second, per task, steps, length,
     precision, batch size and compilation."""
-    from evaluation.bench import TASKS, markdown_table, run_bench, settings
+    from evaluation.bench import MODEL_FREE_TASKS, TASKS, markdown_table, run_bench, settings
     from evaluation.evaluate import load_model_for_evaluation, resolve_device
     from evaluation.report import write_text_atomic
     from restore.diffusion.precision import PRECISIONS
@@ -102,7 +107,7 @@ def bench(model_spec, out_dir, device, steps, minutes, tasks, quick, precisions,
     unknown = sorted(set(chosen) - set(TASKS))
     if unknown or not chosen:
         raise click.BadParameter(f"unknown tasks {unknown}; choose from {list(TASKS)}")
-    if model_spec == "none":
+    if model_spec == "none" and not set(chosen) <= set(MODEL_FREE_TASKS):
         raise click.BadParameter("the benchmark needs a model ('default', 'random' or a file)")
     chosen_precisions = _parse_list(precisions, str)
     if not chosen_precisions or set(chosen_precisions) - set(PRECISIONS):
@@ -115,7 +120,7 @@ def bench(model_spec, out_dir, device, steps, minutes, tasks, quick, precisions,
     device = resolve_device(device)
     model = load_model_for_evaluation(model_spec, device)
     lengths = (5.0, 20.0) if quick else tuple(60.0 * m for m in _parse_list(minutes, float))
-    counts = _parse_list(steps, int) or (int(model.default_steps),)
+    counts = _parse_list(steps, int) or (int(getattr(model, "default_steps", 0)),)
 
     def progress(row: dict) -> None:
         line = (f"{row['task']:>10} steps {row['steps']:>3} {row['precision']} batch "

@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -39,7 +40,8 @@ from restore.config import MODEL_RATE, TASK_ID
 from restore.diffusion.precision import resolved_name
 from restore.tasks.runner import resolve_batch_size
 
-TASKS = ("upsample", "inpaint", "transition")
+TASKS = ("upsample", "inpaint", "transition", "declick")
+MODEL_FREE_TASKS = ("declick",)  # benchmarked with --method classical (what auto ships)
 UPSAMPLE_INPUT_RATE = 16000
 DROPOUTS, DROPOUT_SECONDS = 20, 0.1
 BRIDGE_SECONDS = 1.0
@@ -96,6 +98,13 @@ def _make_job(task: str, seconds: float, model, steps: int, device: str,
         for start, end in gaps:
             audio[:, int(start * MODEL_RATE) : int(end * MODEL_RATE)] = 0.0
         return (lambda: restore.inpaint(audio, MODEL_RATE, gaps, **options)), seconds
+    if task == "declick":  # issue 12: crackly 48 kHz stereo, the classical detector and repair
+        from evaluation.repair_cases import add_clicks
+
+        clean = np.concatenate([tiled(seconds, MODEL_RATE, seed=0), tiled(seconds, MODEL_RATE,
+                                                                          seed=1)])
+        audio, _ = add_clicks(clean, "crackle", np.random.default_rng(0))
+        return (lambda: restore.declick(audio, MODEL_RATE, method="classical")), seconds
     if task == "transition":
         a, b = tiled(seconds / 2, MODEL_RATE, seed=1), tiled(seconds / 2, MODEL_RATE, seed=2)
         return (lambda: restore.transition(a, b, MODEL_RATE, BRIDGE_SECONDS, bridge_only=True,
@@ -193,6 +202,8 @@ def run_bench(
     peak = measured_peak_flops(device)
     flops = []
     for task in tasks:
+        if task in MODEL_FREE_TASKS:
+            continue
         for count in steps:
             per_second = flops_per_audio_second(model, count, task, device)
             best = max(r["x_realtime"] for r in rows if r["task"] == task and r["steps"] == count)

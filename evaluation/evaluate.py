@@ -15,6 +15,8 @@ import restore
 from evaluation import cases as case_builder
 from evaluation.html import write_listening_page
 from evaluation.methods import BASELINES, ModelMethod, baseline, has_task_api
+from evaluation.repair_cases import load_repair_cases
+from evaluation.repair_methods import REPAIR_BASELINES, RepairModelMethod, repair_baseline
 from evaluation.report import summarise, write_report
 from evaluation.runner import run_methods
 from restore.errors import RestoreError
@@ -49,15 +51,20 @@ def _selected(plan: Plan, task: str, condition: str) -> bool:
 
 
 def plan_cases(plan: Plan, corpus_dir: Path) -> list:
-    """The plan's cases (after its task and condition filters), 4 s clips and long clips."""
+    """The plan's cases after its task and condition filters: 4 s clips, long clips (issue 13)
+    and the declip / declick cases (issue 12)."""
+    wanted = set(plan.tasks or [*BASELINES, *REPAIR_BASELINES])
     long_conditions = [("inpaint", f"gap_{ms:g}ms") for ms in plan.long_gap_ms]
     long_conditions += [("transition", f"bridge_{s:g}s_long") for s in plan.long_transition_seconds]
+    cases = []
     try:
-        clips = case_builder.load_test_clips(corpus_dir, plan.clips, plan.clip_seconds, plan.seed)
-        cases = case_builder.build_cases(
-            clips, plan.seed, gap_ms=plan.gap_ms, bandwidth_rates=plan.bandwidth_rates,
-            mp3=plan.mp3, transition_seconds=plan.transition_seconds,
-        )
+        if wanted & set(BASELINES):
+            clips = case_builder.load_test_clips(corpus_dir, plan.clips, plan.clip_seconds,
+                                                 plan.seed)
+            cases = case_builder.build_cases(
+                clips, plan.seed, gap_ms=plan.gap_ms, bandwidth_rates=plan.bandwidth_rates,
+                mp3=plan.mp3, transition_seconds=plan.transition_seconds,
+            )
         if any(_selected(plan, task, condition) for task, condition in long_conditions):
             long_clips = case_builder.load_long_test_clips(
                 corpus_dir, plan.clips, plan.long_clip_seconds, plan.seed)
@@ -66,6 +73,8 @@ def plan_cases(plan: Plan, corpus_dir: Path) -> list:
                 transition_seconds=plan.long_transition_seconds)
     except ValueError as error:
         raise RestoreError(corpus_dir, str(error)) from None
+    if wanted & set(REPAIR_BASELINES):
+        cases += load_repair_cases(corpus_dir, plan.clips, plan.clip_seconds, plan.seed)
     cases = [case for case in cases if _selected(plan, case.task, case.condition)]
     if not cases:
         raise RestoreError(corpus_dir, "no case left after the task and condition filters")
@@ -115,6 +124,19 @@ def _meta(model, plan: Plan, steps: Sequence[int], device: str, via: str, corpus
     }
 
 
+def _repair_methods(task: str, model, steps, seed: int, device: str) -> dict:
+    """Declip / declick methods: the model only where it knows the task."""
+    from restore.tasks.repair import model_knows
+
+    named = {}
+    if model is not None and model_knows(model, task):
+        for count in steps:
+            name = "model" if len(steps) == 1 else f"model@{count}"
+            named[name] = RepairModelMethod(model, count, seed=seed, device=device)
+    named.update({name: repair_baseline(task, name) for name in REPAIR_BASELINES[task]})
+    return named
+
+
 def evaluate(
     model: Any,
     corpus_dir: str | Path,
@@ -142,7 +164,10 @@ def evaluate(
         steps = list(steps) or [int(model.default_steps)]
     cases = plan_cases(plan, corpus_dir)
     methods = {}
-    for task in sorted({case.task for case in cases}, key=list(BASELINES).index):
+    for task in sorted({case.task for case in cases}, key=[*BASELINES, *REPAIR_BASELINES].index):
+        if task in REPAIR_BASELINES:
+            methods[task] = _repair_methods(task, model, steps, plan.seed, device)
+            continue
         named = {}
         for count in steps:
             name = "model" if len(steps) == 1 else f"model@{count}"

@@ -12,6 +12,7 @@ from evaluation import metrics
 from evaluation.cases import Case
 from evaluation.measure import Measure
 from evaluation.methods import Method
+from evaluation.repair_cases import REPAIR_METRICS, score_repair
 from restore.config import MODEL_RATE
 
 # Metrics per task, headline first. Lower is better except for the dB metrics.
@@ -19,9 +20,12 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
     "inpaint": ("lsd_gap", "snr_gap", "lsd", "si_sdr", "log_mel", "join_flux"),
     "bandwidth": ("lsd", "lsd_hf", "lsd_lf", "snr", "si_sdr", "log_mel", "loudness_diff"),
     "transition": ("lsd_bridge", "snr_bridge", "log_mel", "join_flux"),
+    **REPAIR_METRICS,
 }
-DB_METRICS = frozenset({"snr", "snr_gap", "snr_bridge", "si_sdr"})  # higher is better
-SIGNED_METRICS = frozenset({"loudness_diff"})  # closer to 0 is better; no ratio
+DB_METRICS = frozenset({"snr", "snr_gap", "snr_bridge", "si_sdr",  # higher is better
+                        "sdr", "sdr_gain", "snr_gain"})
+# no ratio: closer to 0 is better (loudness), or a dB level where lower is better
+SIGNED_METRICS = frozenset({"loudness_diff", "far_change_db", "far_damaged"})
 
 
 def score(case: Case, output: np.ndarray) -> dict[str, float]:
@@ -29,6 +33,8 @@ def score(case: Case, output: np.ndarray) -> dict[str, float]:
     reference = case.reference
     if output.shape != reference.shape:
         raise ValueError(f"{case.name}: output {output.shape} != reference {reference.shape}")
+    if case.task in REPAIR_METRICS:
+        return score_repair(case, output)
     values = {"log_mel": metrics.log_mel_distance(output, reference, MODEL_RATE)}
     if case.task == "bandwidth":
         values.update(

@@ -13,7 +13,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
 
-_API = ("inpaint", "upsample", "transition")
+_API = ("inpaint", "upsample", "transition", "declick", "declip")
 __all__ = ["__version__", *_API]
 
 

@@ -21,6 +21,7 @@ compiles for a while; ignored on a CPU).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -195,4 +196,77 @@ def transition(a: np.ndarray, b: np.ndarray, sample_rate: int, length_seconds: f
     regions = [frames_region(start, start + bridge_frames, sample_rate, "transition",
                              method=method)]
     result = bridge if bridge_only else np.concatenate([a, bridge, b], axis=1)
+    return _returned(result, regions, return_regions, transposed)
+
+
+def _repair(audio: np.ndarray, sample_rate: int, plan_for, task: str, options: dict):
+    """Run a repair task (declick / declip) on an array: ``(result, regions)``."""
+    from restore.tasks.repair import RegionCollector, check_model_knows, repair_method
+    from restore.tasks.repair import repair_stream as stream
+
+    method = repair_method(options["method"], task)
+    sampling = _sampling(method, options["model"], options["steps"], options["seed"],
+                         options["device"], options["callback"], options["precision"],
+                         options["compile"])
+    if sampling is not None:
+        named = options["model"] if isinstance(options["model"], (str, Path)) else None
+        check_model_knows(sampling.model, task, named)
+    plan = plan_for(method)
+    collector = RegionCollector(sample_rate, task, method)
+    blocks = []
+    for block, repaired in stream(lambda first, count: audio[:, first:first + count],
+                                  audio.shape[1], sample_rate, plan, sampling=sampling,
+                                  batch_size=_batch_size(options["batch_size"], sampling)):
+        blocks.append(block)
+        collector.add(repaired)
+    return np.concatenate(blocks, axis=1).astype(np.float32), collector.regions()
+
+
+def declick(audio: np.ndarray, sample_rate: int, *, sensitivity: float = 1.0, model=None,
+            steps: int | None = None, seed: int = 0, device: str = "auto", method: str = "auto",
+            batch_size: int | None = None, precision: str = "fp32", compile: bool = False,
+            callback: Callback = None, return_regions: bool = False):
+    """Find clicks and crackle in ``audio [channels, frames]`` and re-estimate those samples.
+
+    ``sensitivity`` divides the detector's threshold. ``method="auto"`` is AR interpolation
+    until a model that knows the task measures better. Every sample outside a detected click
+    is returned unchanged.
+    """
+    from restore.tasks.repair import RepairPlan
+
+    audio, transposed = _checked(audio)
+    if not sensitivity > 0:
+        raise RestoreError(None, f"sensitivity must be > 0, got {sensitivity!r}")
+    options = {"model": model, "steps": steps, "seed": seed, "device": device,
+               "method": method, "batch_size": batch_size, "precision": precision,
+               "compile": compile, "callback": callback}
+    result, regions = _repair(audio, sample_rate,
+                              lambda used: RepairPlan("declick", used, sensitivity=sensitivity),
+                              "declick", options)
+    return _returned(result, regions, return_regions, transposed)
+
+
+def declip(audio: np.ndarray, sample_rate: int, *, level_dbfs: float | None = None, model=None,
+           steps: int | None = None, seed: int = 0, device: str = "auto", method: str = "auto",
+           batch_size: int | None = None, precision: str = "fp32", compile: bool = False,
+           callback: Callback = None, return_regions: bool = False):
+    """Re-estimate the hard-clipped samples of ``audio [channels, frames]``.
+
+    ``level_dbfs``: the clip level of both polarities of every channel; None measures each
+    channel's and polarity's own (:mod:`restore.classical.clip_detect`). Restored samples keep
+    their sign and are at least the clip level in magnitude (they may exceed 1.0); unclipped
+    samples are returned unchanged.
+    """
+    from restore.classical.clip_detect import detect_clipping, fixed_levels
+    from restore.tasks.repair import RepairPlan
+
+    audio, transposed = _checked(audio)
+    levels = (detect_clipping(audio) if level_dbfs is None
+              else fixed_levels(audio.shape[0], float(level_dbfs)))
+    options = {"model": model, "steps": steps, "seed": seed, "device": device,
+               "method": method, "batch_size": batch_size, "precision": precision,
+               "compile": compile, "callback": callback}
+    result, regions = _repair(audio, sample_rate,
+                              lambda used: RepairPlan("declip", used, levels=levels),
+                              "declip", options)
     return _returned(result, regions, return_regions, transposed)

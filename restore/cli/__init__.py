@@ -70,7 +70,7 @@ def _register_commands() -> None:
     """Import the command modules; each adds its commands to ``cli``."""
     import importlib
 
-    for name in ("info", "restoration", "train"):
+    for name in ("info", "restoration", "repair", "train"):
         try:
             importlib.import_module(f"restore.cli.{name}")
         except ModuleNotFoundError as error:

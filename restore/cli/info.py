@@ -76,11 +76,22 @@ def render(report: dict[str, Any]) -> str:
     if report["metadata"]:
         tags = ", ".join(f"{key}={value!r}" for key, value in sorted(report["metadata"].items()))
         lines.insert(3, f"  tags       {tags}")
+    if "clicks" in report:  # issue 12: clip levels and clicks, after the clipped share
+        from restore.tasks.repair_files import damage_lines
+
+        lines[-1:-1] = damage_lines(report)
     lines += [f"             {format_time(item['start'])} - {format_time(item['end'])}"
               for item in dropouts[:20]]
     if len(dropouts) > 20:
         lines.append(f"             ... {len(dropouts) - 20} more (see --json or --labels)")
     return "\n".join(lines)
+
+
+def _damage(path: Path) -> dict[str, Any]:
+    """Clip levels, share of samples at them, click count (restore.tasks.repair_files)."""
+    from restore.tasks.repair_files import damage_report
+
+    return damage_report(path)
 
 
 def labels_text(report: dict[str, Any]) -> str:
@@ -131,6 +142,7 @@ def info(ctx: click.Context, files: tuple[Path, ...], as_json: bool, labels: Pat
                 bar.update(done - bar.n)
 
             report = analyze_file(item.path, callback=advance)
+        report.update(_damage(item.path))
         if labels is not None:
             write_text_atomically(labels_path(item, labels, several), labels_text(report),
                                   overwrite, [item.path])

@@ -46,7 +46,9 @@ def model_options(function: Callable) -> Callable:
                      default="auto", show_default=True,
                      help="diffusion model, the classical method (no model needed), or auto: "
                           "for inpaint, AR interpolation for gaps under 75 ms (where it "
-                          "measured better) and the model for longer ones; elsewhere the model."),
+                          "measured better) and the model for longer ones; for declick and "
+                          "declip the classical method (no model knows them yet); elsewhere "
+                          "the model."),
         click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
                      help="Model file (default: the model shipped with restore)."),
         click.option("--steps", type=click.IntRange(1, 1000), default=None,

@@ -84,7 +84,8 @@ def _markdown_tables(text: str) -> list[list[list[str]]]:
 def test_report_on_tiny_corpus(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", clips_per_split=1, clip_seconds=1.0)
     plan = Plan(clips=1, clip_seconds=0.5, gap_ms=(10,), bandwidth_rates=(16000,), mp3=False,
-                transition_seconds=(0.2,), long_gap_ms=(), long_transition_seconds=())
+                transition_seconds=(0.2,), long_gap_ms=(), long_transition_seconds=(),
+                tasks=("inpaint", "bandwidth", "transition"))  # declip/declick: test_repair_cases
     out = tmp_path / "report"
     report = evaluate(random_model(), corpus, out, plan=plan, steps=[2], device="cpu")
     for name in ("report.md", "report.json", "index.html"):

@@ -1,0 +1,163 @@
+"""Declicking and declipping: find the damaged samples, re-estimate them, keep everything else.
+
+The audio is processed in blocks of ``BLOCK_SECONDS`` (plus ``CONTEXT_SECONDS`` of real audio on
+each side, which detection and repair see but which is written by the neighbouring block), so
+memory is bounded by a block whatever the file's length. In every block:
+
+1. the damaged samples are found per channel: clicks by the AR-residual detector
+   (:mod:`restore.classical.declick`), clipped samples at the channel's clip levels
+   (:mod:`restore.classical.clip_detect`, measured on the whole file beforehand);
+2. they are re-estimated: ``classical`` by AR interpolation (clicks) or A-SPADE under the
+   sign-and-level constraint (clipping), ``diffusion`` by the model around the damaged runs
+   (:mod:`restore.tasks.repair_model`);
+3. the block is written with only the damaged samples replaced: every other sample is the
+   input's, bit for bit.
+
+``method="auto"`` is the classical method unless the model knows the task and was measured
+better than it (``MODEL_MEASURED_BETTER``, empty until a model that knows the tasks has been
+evaluated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from restore.classical.clip_detect import ChannelClipping, clipped_mask
+from restore.classical.declick import detect_clicks, fill_clicks, runs_of
+from restore.classical.declip import consistent, spade_declip
+from restore.config import TASK_ID
+from restore.errors import ModelError
+from restore.tasks.provenance import Region, frames_region
+
+REPAIR_TASKS = ("declick", "declip")
+BLOCK_SECONDS = 10.0  # audio detected and repaired at a time
+CONTEXT_SECONDS = 0.1  # real audio on each side of a block that detection and repair see
+MODEL_MEASURED_BETTER: frozenset[str] = frozenset()  # tasks where auto picks the model
+REGION_JOIN_SECONDS = 0.001  # repaired runs closer than this are listed as one region
+
+
+@dataclass(frozen=True)
+class RepairPlan:
+    """What to repair and how: ``task`` declick or declip, ``method`` classical or diffusion.
+
+    ``sensitivity`` divides the click detector's threshold; ``levels`` are the clip levels of
+    each channel (declip).
+    """
+
+    task: str
+    method: str = "classical"
+    sensitivity: float = 1.0
+    levels: list[ChannelClipping] = field(default_factory=list)
+
+
+def model_knows(model, task: str) -> bool:
+    """Whether ``model`` (a LoadedModel) was built and trained for ``task``."""
+    if model.config.num_tasks <= TASK_ID[task]:
+        return False
+    tasks = model.card.get("tasks")
+    return tasks is None or task in tasks
+
+
+def check_model_knows(model, task: str, path=None) -> None:
+    """ModelError naming the model file when it does not know ``task``."""
+    if not model_knows(model, task):
+        known = ", ".join(model.card.get("tasks", [])[:model.config.num_tasks]) or "other tasks"
+        raise ModelError(path, f"the model does not know task {task} (it was trained on "
+                               f"{known}); use --method classical, or a model trained on "
+                               f"{task}")
+
+
+def repair_method(method: str, task: str) -> str:
+    """``auto`` -> the model where it measured better (see ``MODEL_MEASURED_BETTER``), else
+    classical; ``diffusion`` and ``classical`` as given."""
+    if method not in ("auto", "diffusion", "classical"):
+        raise ValueError(f"method must be auto, diffusion or classical, got {method!r}")
+    if method == "auto":
+        return "diffusion" if task in MODEL_MEASURED_BETTER else "classical"
+    return method
+
+
+def damaged_mask(window: np.ndarray, sample_rate: int, plan: RepairPlan) -> np.ndarray:
+    """``bool [channels, n]``: the damaged samples of ``window [channels, n]``."""
+    if plan.task == "declick":
+        return detect_clicks(window, sample_rate, plan.sensitivity)
+    return clipped_mask(window, plan.levels)
+
+
+def repair_window(window: np.ndarray, mask: np.ndarray, sample_rate: int, plan: RepairPlan,
+                  sampling=None, batch_size: int = 4) -> np.ndarray:
+    """Re-estimate ``window [channels, n]`` under ``mask``; float64, unmasked samples kept."""
+    if not mask.any():
+        return window.astype(np.float64)
+    if plan.method == "diffusion":
+        from restore.tasks.repair_model import model_repair
+
+        repaired = model_repair(window, mask, sample_rate, plan.task, sampling, batch_size)
+    elif plan.task == "declick":
+        repaired = fill_clicks(window, mask, sample_rate)
+    else:
+        repaired = spade_declip(window, mask, sample_rate)
+    repaired = repaired.astype(np.float64)
+    if plan.task == "declip":
+        repaired = consistent(repaired, window.astype(np.float64), mask)
+    return np.where(mask, repaired, window)
+
+
+def repair_stream(read: Callable[[int, int], np.ndarray], frames: int, sample_rate: int,
+                  plan: RepairPlan, *, sampling=None, batch_size: int = 4,
+                  callback: Callable[[dict], None] | None = None, detect_only: bool = False
+                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(block [channels, n], repaired [n] bool)`` for consecutive blocks of the audio.
+
+    ``read(first, count) -> [channels, count]`` returns frames of the input (in its own dtype:
+    float64 keeps 32-bit files exact). ``repaired`` marks the frames where any channel's sample
+    was changed. Unmasked samples of ``block`` are ``read``'s, unchanged. ``detect_only``
+    yields the input blocks unchanged with what would be repaired.
+    """
+    block_frames = max(1024, int(BLOCK_SECONDS * sample_rate))
+    context = int(CONTEXT_SECONDS * sample_rate)
+    total = max(1, -(-frames // block_frames))
+    for index, first in enumerate(range(0, frames, block_frames)):
+        last = min(first + block_frames, frames)
+        low, high = max(0, first - context), min(frames, last + context)
+        window = read(low, high - low)
+        mask = damaged_mask(window, sample_rate, plan)
+        core = slice(first - low, last - low)
+        if detect_only:
+            yield window[:, core], mask[:, core].any(axis=0)
+            continue
+        repaired = repair_window(window, mask, sample_rate, plan, sampling, batch_size)
+        block = np.where(mask[:, core], repaired[:, core], window[:, core]).astype(window.dtype)
+        # a detected run whose samples the repair kept (a faint click, an attack) is no region
+        yield block, (block != window[:, core]).any(axis=0)
+        if callback is not None:
+            callback({"windows_done": index + 1, "windows": total})
+
+
+class RegionCollector:
+    """Turns the per-block ``repaired`` flags into regions: runs closer than
+    ``REGION_JOIN_SECONDS`` (the pieces of one click, across blocks too) are one region."""
+
+    def __init__(self, sample_rate: int, task: str, method: str) -> None:
+        self.sample_rate, self.task, self.method = sample_rate, task, method
+        self.runs: list[list[int]] = []
+        self.position = 0
+        self.samples = 0
+
+    def add(self, repaired: np.ndarray) -> None:
+        join = int(REGION_JOIN_SECONDS * self.sample_rate)
+        for start, end in runs_of(repaired).tolist():
+            start, end = start + self.position, end + self.position
+            if self.runs and start - self.runs[-1][1] <= join:
+                self.runs[-1][1] = end
+            else:
+                self.runs.append([start, end])
+        self.samples += int(np.count_nonzero(repaired))
+        self.position += repaired.shape[0]
+
+    def regions(self) -> list[Region]:
+        return [frames_region(start, end, self.sample_rate, self.task, method=self.method)
+                for start, end in self.runs]
