@@ -34,8 +34,8 @@ class RepairJob(Job):
     better on the task (:func:`restore.tasks.repair.repair_method`)."""
 
     def __init__(self, ctx: click.Context, task: str, parameters: dict) -> None:
+        self.task = task  # before Job's constructor, which may ask for the method
         super().__init__(ctx, f"restore {task}", parameters)
-        self.task = task
 
     @property
     def method(self) -> str:
