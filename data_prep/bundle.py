@@ -86,9 +86,10 @@ SPLIT_SHARES = (("train", 0.8), ("valid", 0.1), ("test", 0.1))
 
 
 def copy_recordings(corpus_dir: Path, target: Path, budget_mib: float, seed: int,
-                    split_shares=SPLIT_SHARES, exclude: set | None = None) -> dict:
-    """A sub-corpus of ``corpus_dir``'s recorded clips (music21 renders left out: the bundle
-    renders those) of about ``budget_mib`` FLAC, balanced over sources, split as
+                    split_shares=SPLIT_SHARES, exclude: set | None = None,
+                    renders: bool = False) -> dict:
+    """A sub-corpus of ``corpus_dir``'s recorded clips (music21 renders left out unless
+    ``renders``: the bundle renders those) of about ``budget_mib`` FLAC, balanced over sources, split as
     ``split_shares`` says (80 % train / 10 % valid / 10 % test by default), in new FLAC
     shards under ``target``. Clips whose ``(track, start_seconds)`` is in ``exclude`` (e.g.
     those an earlier pack carried) are not taken."""
@@ -102,7 +103,7 @@ def copy_recordings(corpus_dir: Path, target: Path, budget_mib: float, seed: int
               "shards": [], "clips": [], "skipped": [], "complete": True}
     for split, share in split_shares:
         clips = [c for c in manifest["clips"] if c["split"] == split
-                 and not c["source"].startswith("music21")  # rendered there from MIDI
+                 and (renders or not c["source"].startswith("music21"))
                  and (c["track"], c.get("start_seconds")) not in exclude]
         picked = _balanced_pick(clips, sizes, budget_mib * share * 2**20, rng)
         if picked:

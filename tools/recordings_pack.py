@@ -23,6 +23,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=3)
     parser.add_argument("--exclude", type=Path, nargs="*", default=[],
                         help="corpora (e.g. a bundle's recordings) whose clips are not repeated")
+    parser.add_argument("--split", default="train", choices=("train", "valid"))
+    parser.add_argument("--renders", action="store_true",
+                        help="take the corpus's music21 renders too (slices that carry no bundle)")
     args = parser.parse_args()
     used = set()
     for other in args.exclude:
@@ -30,7 +33,8 @@ def main() -> None:
     for number in range(args.count):
         target = args.out / f"pack-{number:03d}"
         result = copy_recordings(args.corpus, target, args.mib, seed=1000 + number,
-                                 split_shares=(("train", 1.0),), exclude=used)
+                                 split_shares=((args.split, 1.0),), exclude=used,
+                                 renders=args.renders)
         used |= {(c["track"], c.get("start_seconds")) for c in result["clips"]}
         seconds = sum(c["frames"] for c in result["clips"]) / 48_000
         print(f"{target}: {len(result['clips'])} clips, {seconds / 60:.1f} min")
