@@ -131,11 +131,14 @@ def merge_gaps(gaps: Sequence[Gap], duration: float, *, path: str | Path | None 
 
 
 def to_frames(gaps: Sequence[Gap], sample_rate: int, frames: int) -> list[tuple[int, int]]:
-    """Gaps in seconds -> ``[start, end)`` frame ranges (outward rounding, clipped to the file)."""
+    """Gaps in seconds -> ``[start, end)`` frame ranges (outward rounding, clipped to the file).
+
+    Positions within a millionth of a frame of a frame boundary count as on it, so that float
+    noise (``3.2 * 48000 = 153600.00000000003``) does not add a frame."""
     ranges = []
     for start, end in gaps:
-        first = max(0, int(start * sample_rate))
-        last = min(frames, math.ceil(end * sample_rate))
+        first = max(0, math.floor(round(start * sample_rate, 6)))
+        last = min(frames, math.ceil(round(end * sample_rate, 6)))
         if last > first:
             ranges.append((first, last))
     return ranges

@@ -66,7 +66,8 @@ def plan_windows(gaps: Sequence[tuple[int, int]], sample_rate: int, frames: int,
     context = math.ceil(CONTEXT_SECONDS * sample_rate)
     windows = []
     for first, last in gaps:
-        if (last - first) / sample_rate > MAX_GAP_SECONDS:
+        # one frame more is outward rounding of a gap that starts and ends between frames
+        if last - first > round(MAX_GAP_SECONDS * sample_rate) + 1:
             raise RestoreError(path, f"gap {first / sample_rate:.3f}-{last / sample_rate:.3f} s "
                                      f"is longer than {MAX_GAP_SECONDS:g} s; long gaps are not "
                                      "filled (split it or mark a shorter region)")

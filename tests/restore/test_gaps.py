@@ -14,6 +14,7 @@ from restore.tasks.gaps import (
     to_frames,
     write_labels,
 )
+from restore.tasks.inpaint import MAX_GAP_SECONDS, plan_windows
 from restore.tasks.provenance import label_rows, region
 
 
@@ -68,6 +69,15 @@ def test_merge_sorts_joins_and_checks_bounds():
 
 def test_to_frames_rounds_outwards_and_clips():
     assert to_frames([(0.10001, 0.2), (9.9, 10.5)], 100, 1000) == [(10, 20), (990, 1000)]
+    assert to_frames([(0.1, 1.1)], 48_000, 10**6) == [(4_800, 52_800)]  # 1.1 * 48000 > 52800
+
+
+def test_a_gap_of_the_longest_length_between_frames_is_accepted():
+    longest = to_frames([(1.00001, 1.00001 + MAX_GAP_SECONDS)], 48_000, 10**6)
+    assert longest[0][1] - longest[0][0] == round(MAX_GAP_SECONDS * 48_000) + 1
+    assert len(plan_windows(longest, 48_000, 10**6)) == 1
+    with pytest.raises(RestoreError):
+        plan_windows([(0, round(MAX_GAP_SECONDS * 48_000) + 2)], 48_000, 10**6)
 
 
 def test_labels_round_trip(tmp_path):
