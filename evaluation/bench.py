@@ -38,7 +38,7 @@ from evaluation.measure import Measure
 from evaluation.synthetic import tiled
 from restore.config import MODEL_RATE, TASK_ID
 from restore.diffusion.precision import resolved_name
-from restore.tasks.runner import resolve_batch_size
+from restore.tasks.sampler import resolve_batch_size
 
 TASKS = ("upsample", "inpaint", "transition", "declick")
 MODEL_FREE_TASKS = ("declick",)  # benchmarked with --method classical (what auto ships)
@@ -148,7 +148,7 @@ def flops_per_audio_second(model, steps: int, task: str, device: str) -> float:
         mask[..., MODEL_RATE // 4 : MODEL_RATE // 2] = 0.0
     cutoff = UPSAMPLE_INPUT_RATE / 2 if task_name == "bandwidth" else MODEL_RATE / 2
     with FlopCounterMode(display=False) as counter:
-        generate(model, x * mask, mask, torch.tensor([TASK_ID[task_name]], device=device),
+        generate(model.denoiser, x * mask, mask, torch.tensor([TASK_ID[task_name]], device=device),
                  torch.tensor([cutoff], device=device), steps=steps,
                  sampler=model.default_sampler, generator=torch.Generator(device).manual_seed(0))
     return float(counter.get_total_flops())

@@ -113,7 +113,7 @@ class ModelMethod:
         device = torch.device(self.device)
         generator = torch.Generator(device).manual_seed(self.seed)
         output = generate(
-            self.model,
+            self.model.denoiser,
             torch.from_numpy(np.ascontiguousarray(degraded))[:, None].to(device),
             torch.from_numpy(np.ascontiguousarray(mask))[:, None].to(device),
             torch.full((channels,), TASK_ID[case.task], dtype=torch.long, device=device),

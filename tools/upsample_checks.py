@@ -97,7 +97,7 @@ def below(folder: Path, model, steps: int | None, only: list[str] | None = None,
 
 def codecs(folder: Path, model, steps: int | None, first: int = 0) -> None:
     entries = json.loads((folder / "manifest.json").read_text())
-    from restore.tasks.upsample import band_plan
+    from restore.tasks.bandwidth import band_plan
 
     print("| decode | estimated cutoff | level below it | LSD above it: decode | model | ratio "
           "| by default |")

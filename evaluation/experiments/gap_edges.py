@@ -57,7 +57,7 @@ def main(corpus: Path, clips: int, gap_seconds: float) -> None:
     degraded = np.where(gap_mask, 0.0, reference).astype(np.float32)
     model = load_model(None)
     count = len(reference)
-    raw = generate(model, torch.from_numpy(degraded), torch.from_numpy(~gap_mask).float()
+    raw = generate(model.denoiser, torch.from_numpy(degraded), torch.from_numpy(~gap_mask).float()
                    .expand(count, 1, -1).contiguous(), torch.zeros(count, dtype=torch.long),
                    torch.full((count,), MODEL_RATE / 2), steps=8, sampler="dpmpp_2m",
                    generator=torch.Generator().manual_seed(0)).numpy()

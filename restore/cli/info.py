@@ -77,7 +77,7 @@ def render(report: dict[str, Any]) -> str:
         tags = ", ".join(f"{key}={value!r}" for key, value in sorted(report["metadata"].items()))
         lines.insert(3, f"  tags       {tags}")
     if "clicks" in report:  # issue 12: clip levels and clicks, after the clipped share
-        from restore.tasks.repair_files import damage_lines
+        from restore.tasks.repair import damage_lines
 
         lines[-1:-1] = damage_lines(report)
     lines += [f"             {format_time(item['start'])} - {format_time(item['end'])}"
@@ -88,10 +88,11 @@ def render(report: dict[str, Any]) -> str:
 
 
 def _damage(path: Path) -> dict[str, Any]:
-    """Clip levels, share of samples at them, click count (restore.tasks.repair_files)."""
-    from restore.tasks.repair_files import damage_report
+    """Clip levels, share of samples at them, click count (restore.tasks.repair)."""
+    from restore.tasks.repair import damage_report
+    from restore.tasks.source import FileSource
 
-    return damage_report(path)
+    return damage_report(FileSource(path))
 
 
 def labels_text(report: dict[str, Any]) -> str:

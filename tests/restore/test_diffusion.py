@@ -119,7 +119,7 @@ def test_generate_is_reproducible_with_a_seed_and_differs_without() -> None:
     assert not torch.equal(first, other)
 
 
-def test_generate_calls_a_custom_consistency_at_the_callers_level() -> None:
+def test_generate_applies_custom_projections_at_the_callers_level() -> None:
     model = random_model()
     degraded = torch.full((1, 1, 256), 0.01)
     mask = torch.ones(1, 1, 256)
@@ -130,7 +130,7 @@ def test_generate_calls_a_custom_consistency_at_the_callers_level() -> None:
         return torch.full_like(estimate, 0.02)
 
     out = generate(model, degraded, mask, torch.tensor([0]), torch.tensor([24_000.0]),
-                   steps=2, sampler="dpmpp_2m", consistency=hook)
+                   steps=2, sampler="dpmpp_2m", projections=[hook])
     assert seen and all(shape == (1, 1, 256) for shape in seen)
     torch.testing.assert_close(out, torch.full_like(out, 0.02))
 
