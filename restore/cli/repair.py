@@ -8,12 +8,11 @@ the input's, bit for bit.
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from restore.atomic import StagedFiles
 from restore.checkpoint import default_model_path
 from restore.classical.clip_detect import fixed_levels
 from restore.cli import cli
@@ -55,21 +54,17 @@ class RepairJob(Job):
         self.check_model()
 
         def process(item: InputItem, output: Path, several: bool) -> None:
-            if self.check([output], [item.path]):
-                return
-            started = time.perf_counter()
-            source = FileSource(item.path)
-            plan = make_plan(source)
-            bar, advance = self.bar(item.path.name)
-            with bar, StagedFiles() as staging:
-                result = repair(source, FileSink(output, **self.writer_options(staging)), plan,
-                                options=self.options(), callback=advance)
-                self.finish(output, [item.path], result.regions, started,
-                            labels_for(options["mark_labels"], item, several), staging=staging)
-            if result.over_full_scale:
-                click.echo(f"restore: warning: {output}: {result.over_full_scale} restored "
-                           "samples exceed full scale and were limited to it; write --subtype "
-                           "FLOAT to keep them", err=True)
+            def work(sinks: list[FileSink], progress: Callable[[dict], None]) -> tuple[list, None]:
+                source = FileSource(item.path)
+                return repair(source, sinks[0], make_plan(source), options=self.options(),
+                              callback=progress).regions, None
+
+            for sink in self.produce([item.path], [output],
+                                     labels_for(options["mark_labels"], item, several), work):
+                if sink.over_full_scale:
+                    click.echo(f"restore: warning: {output}: {sink.over_full_scale} restored "
+                               "samples exceed full scale and were limited to it; write "
+                               "--subtype FLOAT to keep them", err=True)
 
         self.run_each(ctx, inputs, recursive, shard, options["output"],
                       DEFAULT_SUFFIX[self.task], process)

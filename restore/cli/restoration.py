@@ -178,6 +178,24 @@ class Job:
 
         return bar, advance
 
+    def produce(self, inputs: list[Path], outputs: list[Path], labels: Path | None,
+                work: Callable[[list[FileSink], Callable[[dict], None]],
+                               tuple[list[Region], dict | None]]) -> list[FileSink]:
+        """Unless the outputs are complete and skipped: ``work(sinks, progress) -> (regions,
+        level)`` into staged sinks for ``outputs``, then each output's sidecar (``labels`` with
+        the first). Returns the sinks (none when skipped)."""
+        if self.check(outputs, inputs):
+            return []
+        started = time.perf_counter()
+        bar, advance = self.bar(inputs[0].name)
+        with bar, StagedFiles() as staging:
+            sinks = [FileSink(path, **self.writer_options(staging)) for path in outputs]
+            regions, level = work(sinks, advance)
+            for index, path in enumerate(outputs):  # every variant fills the same regions
+                self.finish(path, inputs, regions, started, labels if index == 0 else None,
+                            level, staging=staging)
+        return sinks
+
     def run_each(self, ctx: click.Context, inputs: Iterable[Path], recursive: bool,
                  shard: tuple[int, int] | None, output: Path | None, default_suffix: str,
                  work: Callable[[InputItem, Path, bool], None]) -> None:
@@ -265,21 +283,14 @@ def inpaint(ctx: click.Context, inputs, gap_values, gaps_file, detect, write_lab
                                        "gaps": list(gap_values), "detect": detect})
 
     def process(item: InputItem, output: Path, several: bool) -> None:
-        outputs = _variant_paths(output, variants)
-        if job.check(outputs, [item.path]):
-            return
-        started = time.perf_counter()
-        gaps = _gaps_for(item, gap_values, gaps_file, detect, write_labels, several,
-                         options["overwrite"])
-        bar, advance = job.bar(item.path.name)
-        with bar, StagedFiles() as staging:
-            sinks = [FileSink(path, **job.writer_options(staging)) for path in outputs]
-            regions = inpaint_task.inpaint(FileSource(item.path), sinks, gaps, method=job.method,
-                                           options=job.options(), callback=advance)
-            labels = labels_for(options["mark_labels"], item, several)
-            for index, path in enumerate(outputs):  # every variant fills the same regions
-                job.finish(path, [item.path], regions, started,
-                           labels if index == 0 else None, staging=staging)
+        def work(sinks: list[FileSink], progress: Callable[[dict], None]) -> tuple[list, None]:
+            gaps = _gaps_for(item, gap_values, gaps_file, detect, write_labels, several,
+                             options["overwrite"])
+            return inpaint_task.inpaint(FileSource(item.path), sinks, gaps, method=job.method,
+                                        options=job.options(), callback=progress), None
+
+        job.produce([item.path], _variant_paths(output, variants),
+                    labels_for(options["mark_labels"], item, several), work)
 
     job.run_each(ctx, inputs, recursive, shard, options["output"], "_inpainted", process)
 
@@ -308,17 +319,10 @@ def upsample(ctx: click.Context, inputs, rate, cutoff, recursive, shard, **optio
     job = Job(ctx, "restore upsample", {**_parameters(options), "rate": rate, "cutoff": cutoff})
 
     def process(item: InputItem, output: Path, several: bool) -> None:
-        if job.check([output], [item.path]):
-            return
-        started = time.perf_counter()
-        bar, advance = job.bar(item.path.name)
-        with bar, StagedFiles() as staging:
-            regions, level = extend_bandwidth(
-                FileSource(item.path), FileSink(output, **job.writer_options(staging)), rate,
-                cutoff_hz=cutoff, method=job.method, options=job.options(), callback=advance)
-            job.finish(output, [item.path], regions, started,
-                       labels_for(options["mark_labels"], item, several), level,
-                       staging=staging)
+        job.produce([item.path], [output], labels_for(options["mark_labels"], item, several),
+                    lambda sinks, progress: extend_bandwidth(
+                        FileSource(item.path), sinks[0], rate, cutoff_hz=cutoff,
+                        method=job.method, options=job.options(), callback=progress))
 
     job.run_each(ctx, inputs, recursive, shard, options["output"], "_upsampled", process)
 
@@ -344,16 +348,10 @@ def transition(ctx: click.Context, first, second, length_seconds, bridge_only, m
     def process(_item: InputItem) -> None:
         b = FileSource(second)  # a bad B is reported before any work
         suffix = "_bridge" if bridge_only else "_transition"
-        output = output_for(item, options["output"], False, suffix)
-        if job.check([output], [first, second]):  # before the model runs
-            return
-        started = time.perf_counter()
-        with StagedFiles() as staging:
-            regions, level = transition_task.transition(
-                FileSource(first), b, FileSink(output, **job.writer_options(staging)),
-                length_seconds, bridge_only=bridge_only, match_loudness=match_loudness,
-                method=job.method, options=job.options())
-            job.finish(output, [first, second], regions, started, options["mark_labels"],
-                       level, staging=staging)
+        job.produce([first, second], [output_for(item, options["output"], False, suffix)],
+                    options["mark_labels"], lambda sinks, progress: transition_task.transition(
+                        FileSource(first), b, sinks[0], length_seconds, bridge_only=bridge_only,
+                        match_loudness=match_loudness, method=job.method,
+                        options=job.options(), callback=progress))
 
     ctx.exit(run_batch([item], process, quiet=job.quiet))

@@ -30,6 +30,7 @@ import torch
 from restore import dsp
 from restore.analysis import estimate_cutoff_hz
 from restore.classical import ar_inpaint
+from restore.classical.declick import runs_of
 from restore.config import MODEL_RATE
 from restore.errors import RestoreError
 from restore.tasks.gaps import Gap, merge_gaps, to_frames
@@ -102,16 +103,22 @@ def fill_diffusion(audio: np.ndarray, mask: np.ndarray, sample_rate: int, sample
     frames = audio.shape[-1]
     known = torch.from_numpy(np.where(mask[:, None, :], 0.0, audio).astype(np.float32))
     model_audio = dsp.resample(known.to(sampler.device), sample_rate, MODEL_RATE)
-    model_mask = torch.ones(audio.shape[0], 1, model_audio.shape[-1])
-    scale = MODEL_RATE / sample_rate
-    for item, row in enumerate(mask):
-        for first, last in _runs(row):
-            low = max(0, math.floor(first * scale) - MASK_PAD)
-            model_mask[item, :, low:math.ceil(last * scale) + MASK_PAD] = 0.0
+    model_mask = model_rate_mask(mask, sample_rate, model_audio.shape[-1], MASK_PAD)
     filled = sampler.fill(model_audio, model_mask, task, MODEL_RATE / 2)
     filled = match_context_band(filled.cpu(), model_audio.cpu(), model_mask)
     back = dsp.resample(filled, MODEL_RATE, sample_rate)[..., :frames]
     return blend_edges_with_ar(back.numpy().astype(np.float32), audio, mask, sample_rate)
+
+
+def model_rate_mask(mask: np.ndarray, sample_rate: int, length: int, pad: int) -> torch.Tensor:
+    """``[rows, 1, length]`` float mask at the model rate (0 = unknown) from ``mask [rows, n]``
+    (True = unknown), each unknown run widened by ``pad`` samples (resampling smear)."""
+    scale = MODEL_RATE / sample_rate
+    out = torch.ones(mask.shape[0], 1, length)
+    for row, flags in enumerate(mask):
+        for first, last in runs_of(flags):
+            out[row, :, max(0, math.floor(first * scale) - pad):math.ceil(last * scale) + pad] = 0
+    return out
 
 
 def blend_edges_with_ar(filled: np.ndarray, audio: np.ndarray, mask: np.ndarray,
@@ -128,7 +135,7 @@ def blend_edges_with_ar(filled: np.ndarray, audio: np.ndarray, mask: np.ndarray,
     continuation = fill_classical(audio, mask, sample_rate)
     weight = np.ones(mask.shape, dtype=np.float32)  # 1 = model, 0 = AR
     for item, row in enumerate(mask):
-        for first, last in _runs(row):
+        for first, last in runs_of(row):
             ramp_length = min(int(EDGE_BLEND_SECONDS * sample_rate), (last - first) // 4)
             if ramp_length < 1:
                 continue
@@ -166,7 +173,7 @@ def match_context_band(filled: torch.Tensor, known: torch.Tensor,
 def _context_cutoff_hz(known: torch.Tensor, is_known: torch.Tensor) -> float:
     """Widest bandwidth (Hz) over the long known runs of ``known [channels, time]``."""
     shortest = int(BAND_MATCH_MIN_CONTEXT_SECONDS * MODEL_RATE)
-    runs = [(first, last) for first, last in _runs(is_known.numpy()) if last - first >= shortest]
+    runs = [(first, last) for first, last in runs_of(is_known.numpy()) if last - first >= shortest]
     if not runs:
         return MODEL_RATE / 2.0
     audio = known.numpy()
@@ -189,11 +196,6 @@ def fill_classical(audio: np.ndarray, mask: np.ndarray, sample_rate: int) -> np.
     filled = torch.where(silent[:, :, None] & torch.from_numpy(np.asarray(mask, bool))[:, None],
                          torch.zeros_like(filled), filled)
     return filled.numpy().astype(np.float32)
-
-
-def _runs(row: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
 def splice(original: np.ndarray, filled: np.ndarray, window: GapWindow, sample_rate: int,

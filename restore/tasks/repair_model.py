@@ -16,14 +16,13 @@ Only the masked samples of the result are used; the caller keeps every other sam
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
 from restore import dsp
 from restore.config import MODEL_RATE, TASK_ID
 from restore.diffusion.generate import generate
+from restore.tasks.inpaint import model_rate_mask
 from restore.tasks.sampler import Sampler
 
 SEGMENT_SECONDS = 1.0  # block part sampled by one window
@@ -43,19 +42,6 @@ def _segments(mask: np.ndarray, sample_rate: int) -> list[tuple[int, int, int, i
         last = min(first + segment, length)
         if damaged[first:last].any():
             out.append((max(0, first - context), min(length, last + context), first, last))
-    return out
-
-
-def _model_mask(mask: np.ndarray, sample_rate: int, length: int) -> torch.Tensor:
-    """``[rows, 1, length]`` float mask at the model rate (0 = unknown) from ``mask [rows, n]``."""
-    scale = MODEL_RATE / sample_rate
-    out = torch.ones(mask.shape[0], 1, length)
-    for row, flags in enumerate(mask):
-        edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
-        for first, last in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1),
-                               strict=True):
-            low = max(0, math.floor(first * scale) - MASK_PAD)
-            out[row, :, low:math.ceil(last * scale) + MASK_PAD] = 0.0
     return out
 
 
@@ -79,13 +65,14 @@ def _fill_group(windows: list[np.ndarray], masks: list[np.ndarray], sample_rate:
         union = np.stack([mask.any(axis=0) for mask in masks])
         audio = audio * torch.from_numpy(~union[:, None, :])
         model_audio = dsp.resample(audio, sample_rate, MODEL_RATE)
-        model_mask = _model_mask(union, sample_rate, model_audio.shape[-1])
+        model_mask = model_rate_mask(union, sample_rate, model_audio.shape[-1], MASK_PAD)
         model_audio = model_audio * model_mask
         filled = sampler.fill(model_audio, model_mask, "declick", MODEL_RATE / 2)
     else:
         model_audio = dsp.resample(audio, sample_rate, MODEL_RATE)
         rows = model_audio.reshape(-1, 1, model_audio.shape[-1])
-        model_mask = _model_mask(np.concatenate(masks), sample_rate, rows.shape[-1])
+        model_mask = model_rate_mask(np.concatenate(masks), sample_rate, rows.shape[-1],
+                                     MASK_PAD)
         filled = _sample_declip(sampler, rows, model_mask).reshape(model_audio.shape)
     back = dsp.resample(filled.cpu().float(), MODEL_RATE, sample_rate)[..., :frames]
     return list(back.numpy().astype(np.float64))

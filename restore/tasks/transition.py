@@ -118,12 +118,10 @@ def b_gain_of(a: Source, b: Source, match_loudness: bool) -> tuple[float, dict |
         block = convert_channels(block, a.channels, b.path)
         analyzer.add(block)
         survey.add(block)
-    a_lufs = float("nan")
-    if match_loudness:
-        a_analyzer = Analyzer(a.sample_rate, a.channels)
-        for block in a.blocks():
-            a_analyzer.add(block)
-        a_lufs = a_analyzer.loudness()
+    a_analyzer = Analyzer(a.sample_rate, a.channels)
+    for block in a.blocks() if match_loudness else ():
+        a_analyzer.add(block)
+    a_lufs = a_analyzer.loudness() if match_loudness else float("nan")
     return b_gain(a_lufs, analyzer.loudness(), survey.true_peak, match_loudness)
 
 
