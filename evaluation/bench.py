@@ -37,6 +37,7 @@ import restore
 from evaluation.measure import Measure
 from evaluation.synthetic import tiled
 from restore.config import MODEL_RATE, TASK_ID
+from restore.diffusion import generate
 from restore.diffusion.precision import resolved_name
 from restore.tasks.sampler import resolve_batch_size
 
@@ -139,8 +140,6 @@ def warm_up(task: str, model, steps: int, device: str, setting: Setting) -> floa
 
 def flops_per_audio_second(model, steps: int, task: str, device: str) -> float:
     """Model FLOPs of one ``generate`` call on 1 s of 48 kHz mono audio at ``steps`` steps."""
-    from restore.diffusion import generate
-
     x = torch.from_numpy(tiled(1.0, MODEL_RATE))[None].to(device)
     task_name = "bandwidth" if task == "upsample" else task
     mask = torch.ones_like(x)

@@ -18,6 +18,7 @@ import restore
 from evaluation.cases import Case
 from restore import classical
 from restore.config import MODEL_RATE, TASK_ID
+from restore.diffusion import generate
 
 Method = Callable[[Case], np.ndarray]
 
@@ -101,8 +102,6 @@ class ModelMethod:
         return np.concatenate([a, bridge, b], axis=1)
 
     def _through_generate(self, case: Case) -> np.ndarray:
-        from restore.diffusion import generate
-
         if case.task == "bandwidth":
             degraded = classical.sinc_upsample(case.degraded, case.input_rate, MODEL_RATE)
             mask = np.ones_like(degraded)

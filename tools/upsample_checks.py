@@ -40,6 +40,7 @@ import restore  # noqa: E402
 from evaluation.metrics import cutoff_bin, lsd_per_frame  # noqa: E402
 from restore.checkpoint import load_model  # noqa: E402
 from restore.cutoff import estimate_bandwidth  # noqa: E402
+from restore.tasks.bandwidth import band_plan  # noqa: E402
 
 SECONDS = 4.0
 START_SECONDS = 1.0
@@ -97,8 +98,6 @@ def below(folder: Path, model, steps: int | None, only: list[str] | None = None,
 
 def codecs(folder: Path, model, steps: int | None, first: int = 0) -> None:
     entries = json.loads((folder / "manifest.json").read_text())
-    from restore.tasks.bandwidth import band_plan
-
     print("| decode | estimated cutoff | level below it | LSD above it: decode | model | ratio "
           "| by default |")
     print("| --- | --- | --- | --- | --- | --- | --- |")

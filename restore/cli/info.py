@@ -89,7 +89,7 @@ def render(report: dict[str, Any]) -> str:
 
 def _damage(path: Path) -> dict[str, Any]:
     """Clip levels, share of samples at them, click count (restore.tasks.repair)."""
-    from restore.tasks.repair import damage_report
+    from restore.tasks.repair import damage_report  # torch: imported only when asked
     from restore.tasks.source import FileSource
 
     return damage_report(FileSource(path))
