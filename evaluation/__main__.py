@@ -100,8 +100,8 @@ def bench(model_spec, out_dir, device, steps, minutes, tasks, quick, precisions,
     precision, batch size and compilation."""
     from evaluation.bench import MODEL_FREE_TASKS, TASKS, markdown_table, run_bench, settings
     from evaluation.evaluate import load_model_for_evaluation, resolve_device
-    from evaluation.report import write_text_atomic
     from restore.diffusion.precision import PRECISIONS
+    from restore.io.atomic import write_text
 
     chosen = _parse_list(tasks, str)
     unknown = sorted(set(chosen) - set(TASKS))
@@ -134,9 +134,9 @@ def bench(model_spec, out_dir, device, steps, minutes, tasks, quick, precisions,
                                                            compile_modes),
                        warmup=warmup, callback=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out_dir / "bench.json", json.dumps(json_safe(result), indent=1) + "\n")
+    write_text(out_dir / "bench.json", json.dumps(json_safe(result), indent=1) + "\n")
     table = markdown_table(result)
-    write_text_atomic(out_dir / "bench.md", table)
+    write_text(out_dir / "bench.md", table)
     click.echo(table)
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import click
 
-from restore.atomic import StagedFiles
 from restore.cli import cli
 from restore.cli.batch import (
     InputItem,
@@ -25,6 +24,7 @@ from restore.cli.batch import (
     shard_option,
 )
 from restore.cli.restoration import Job, _parameters, labels_for, model_options
+from restore.io.atomic import StagedFiles
 
 DEFAULT_SUFFIX = {"declick": "_declicked", "declip": "_declipped"}  # names beside the input
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import click
 
-from restore.atomic import StagedFiles
 from restore.cli import cli
 from restore.cli.batch import (
     InputItem,
@@ -35,6 +34,7 @@ from restore.cli.batch import (
     subtype_option,
 )
 from restore.errors import RestoreError
+from restore.io.atomic import StagedFiles
 
 SEED_MAX = 2**63 - 1  # torch seeds are 64-bit; SEED + variant must stay below 2**64
 
@@ -146,7 +146,7 @@ class Job:
         """Write the output's sidecar and report; a staged output (``staging``) and its sidecar
         are renamed into place together here."""
         from restore.io import check_output_path
-        from restore.sidecar import write_sidecar
+        from restore.io.sidecar import write_sidecar
         from restore.tasks.gaps import write_labels
         from restore.tasks.provenance import label_rows
 

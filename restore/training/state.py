@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from restore.checkpoint import atomic_write
+from restore.io.atomic import write_with
 
 STATE_FILE = "train_state.pt"  # optimizer, scheduler, network, EMA, step, RNG: exact resume
 MODEL_FILE = "model.safetensors"  # EMA weights, fp16, loadable by restore.checkpoint
@@ -69,7 +69,7 @@ def save_state(
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "extra": extra,
     }
-    atomic_write(path, lambda temp: torch.save(state, temp))
+    write_with(path, lambda temp: torch.save(state, temp))
 
 
 def load_state(path: Path, device: torch.device) -> dict[str, Any]:
@@ -111,7 +111,7 @@ def save_compact(path: Path, network: nn.Module, *, step: int, run_config: dict[
                for name, tensor in network.state_dict().items()}
     metadata = {"format": RESUME_FORMAT, "version": str(STATE_VERSION), "step": str(step),
                 "run_config": json.dumps(run_config), "extra": json.dumps(extra)}
-    atomic_write(path, lambda temp: save_file(tensors, str(temp), metadata=metadata))
+    write_with(path, lambda temp: save_file(tensors, str(temp), metadata=metadata))
 
 
 def load_compact(path: Path, device: torch.device) -> dict[str, Any]:
