@@ -1,6 +1,6 @@
 """Spectrum-matching experiment: does pulling a fill's average spectrum towards its context help?
 
-``python -m evaluation.experiments.fill_spectrum CORPUS [--split valid] [--clips 12]``
+``python -m tools.experiments.fill_spectrum CORPUS [--split valid] [--clips 12]``
 cuts one gap of each length (100/200/400 ms, positions as ``evaluation.cases``) into 4 s clips
 of a corpus split, fills it with ``restore.inpaint(method="diffusion")`` (8 steps, seed 0),
 then equalises the fill towards its context (:func:`match_context_spectrum`) with two gain
