@@ -35,8 +35,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import restore
 from evaluation.measure import Measure
+from evaluation.repair_cases import add_clicks
 from evaluation.synthetic import tiled
 from restore.config import MODEL_RATE, TASK_ID
+from restore.diffusion import generate
 from restore.diffusion.precision import resolved_name
 from restore.tasks.runner import resolve_batch_size
 
@@ -99,8 +101,6 @@ def _make_job(task: str, seconds: float, model, steps: int, device: str,
             audio[:, int(start * MODEL_RATE) : int(end * MODEL_RATE)] = 0.0
         return (lambda: restore.inpaint(audio, MODEL_RATE, gaps, **options)), seconds
     if task == "declick":  # issue 12: crackly 48 kHz stereo, the classical detector and repair
-        from evaluation.repair_cases import add_clicks
-
         clean = np.concatenate([tiled(seconds, MODEL_RATE, seed=0), tiled(seconds, MODEL_RATE,
                                                                           seed=1)])
         audio, _ = add_clicks(clean, "crackle", np.random.default_rng(0))
@@ -139,8 +139,6 @@ def warm_up(task: str, model, steps: int, device: str, setting: Setting) -> floa
 
 def flops_per_audio_second(model, steps: int, task: str, device: str) -> float:
     """Model FLOPs of one ``generate`` call on 1 s of 48 kHz mono audio at ``steps`` steps."""
-    from restore.diffusion import generate
-
     x = torch.from_numpy(tiled(1.0, MODEL_RATE))[None].to(device)
     task_name = "bandwidth" if task == "upsample" else task
     mask = torch.ones_like(x)

@@ -17,7 +17,9 @@ import torch
 import restore
 from evaluation.cases import Case
 from restore import classical
+from restore.checkpoint import LoadedModel
 from restore.config import MODEL_RATE, TASK_ID
+from restore.diffusion import generate
 
 Method = Callable[[Case], np.ndarray]
 
@@ -73,7 +75,7 @@ def has_task_api() -> bool:
 class ModelMethod:
     """The diffusion model at ``steps`` sampler steps; the noise seed is fixed per case."""
 
-    model: object  # restore.checkpoint.LoadedModel
+    model: LoadedModel
     steps: int
     seed: int = 0
     device: str = "cpu"
@@ -101,8 +103,6 @@ class ModelMethod:
         return np.concatenate([a, bridge, b], axis=1)
 
     def _through_generate(self, case: Case) -> np.ndarray:
-        from restore.diffusion import generate
-
         if case.task == "bandwidth":
             degraded = classical.sinc_upsample(case.degraded, case.input_rate, MODEL_RATE)
             mask = np.ones_like(degraded)

@@ -3,7 +3,8 @@
 ``python -m tools.profile_step --config restore/configs/default.json --device cuda``
 prints one JSON object: seconds per ``make_batch`` for each task, per compiled/plain training
 step (forward + backward, bf16 on CUDA), and model calls per second at inference (in seconds
-of 48 kHz audio per second of wall time). Numbers for docs/model.md and docs/performance.md.
+of 48 kHz audio per second of wall time). Numbers in docs/model.md (training record) and
+docs/runs/README.md.
 """
 
 from __future__ import annotations

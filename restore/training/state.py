@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 from torch import nn
 
 from restore.io.atomic import write_with
@@ -102,10 +105,6 @@ def save_compact(path: Path, network: nn.Module, *, step: int, run_config: dict[
     another machine together with the EMA in ``model.safetensors``. Optimizer moments are not
     kept (they would triple the size), so such a resume is close to, not exactly, the
     uninterrupted run."""
-    import json
-
-    from safetensors.torch import save_file
-
     tensors = {name: tensor.detach().to("cpu", torch.float16).contiguous()
                if tensor.is_floating_point() else tensor.detach().cpu().contiguous()
                for name, tensor in network.state_dict().items()}
@@ -116,10 +115,6 @@ def save_compact(path: Path, network: nn.Module, *, step: int, run_config: dict[
 
 def load_compact(path: Path, device: torch.device) -> dict[str, Any]:
     """Read :func:`save_compact`'s file: ``{"network", "step", "run_config", "extra"}``."""
-    import json
-
-    from safetensors import safe_open
-
     with safe_open(str(path), framework="pt", device="cpu") as stream:
         metadata = stream.metadata() or {}
         if metadata.get("format") != RESUME_FORMAT or metadata.get("version") != str(

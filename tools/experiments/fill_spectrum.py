@@ -5,7 +5,7 @@ cuts one gap of each length (100/200/400 ms, positions as ``evaluation.cases``) 
 of a corpus split, fills it with ``restore.inpaint(method="diffusion")`` (8 steps, seed 0),
 then equalises the fill towards its context (:func:`match_context_spectrum`) with two gain
 ranges, and prints the mean LSD over the gap's frames and the join flux of each next to AR
-interpolation's. Tune on ``valid``; the test split is for the report. Result (docs/model.md):
+interpolation's. Tune on ``valid``; the test split is for the report. Result (docs/results.md):
 a change of 1 % or less, so it is not part of ``restore``.
 
 The equaliser: Welch power spectra (20 ms segments) of the context (up to 0.25 s or the gap's
