@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check restore data_prep evaluation tests
+	$(VENV)/bin/ruff check restore data_prep evaluation tests tools
 
 bench: $(STAMP)
 	$(PY) -m evaluation bench

@@ -35,6 +35,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import restore
 from evaluation.measure import Measure
+from evaluation.repair_cases import add_clicks
 from evaluation.synthetic import tiled
 from restore.config import MODEL_RATE, TASK_ID
 from restore.diffusion import generate
@@ -100,8 +101,6 @@ def _make_job(task: str, seconds: float, model, steps: int, device: str,
             audio[:, int(start * MODEL_RATE) : int(end * MODEL_RATE)] = 0.0
         return (lambda: restore.inpaint(audio, MODEL_RATE, gaps, **options)), seconds
     if task == "declick":  # issue 12: crackly 48 kHz stereo, the classical detector and repair
-        from evaluation.repair_cases import add_clicks
-
         clean = np.concatenate([tiled(seconds, MODEL_RATE, seed=0), tiled(seconds, MODEL_RATE,
                                                                           seed=1)])
         audio, _ = add_clicks(clean, "crackle", np.random.default_rng(0))

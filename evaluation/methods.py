@@ -17,6 +17,7 @@ import torch
 import restore
 from evaluation.cases import Case
 from restore import classical
+from restore.checkpoint import LoadedModel
 from restore.config import MODEL_RATE, TASK_ID
 from restore.diffusion import generate
 
@@ -74,7 +75,7 @@ def has_task_api() -> bool:
 class ModelMethod:
     """The diffusion model at ``steps`` sampler steps; the noise seed is fixed per case."""
 
-    model: object  # restore.checkpoint.LoadedModel
+    model: LoadedModel
     steps: int
     seed: int = 0
     device: str = "cpu"

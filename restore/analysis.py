@@ -16,6 +16,7 @@ import numpy as np
 import pyloudnorm
 from scipy import ndimage, signal
 
+from restore import io
 from restore.cutoff import BandwidthEstimate, SpectrumStats, estimate_bandwidth
 from restore.dropouts import Reader, interrupts_programme
 
@@ -249,8 +250,6 @@ def analyze_blocks(path, *, block_seconds: float = 10.0,
 
     ``callback(frames_done, frames_total)`` is called after each block.
     """
-    from restore import io  # the file boundary; the array functions above need no files
-
     info = io.read_info(path)
     analyzer = Analyzer(info.sample_rate, info.channels)
     block_frames = max(4096, int(block_seconds * info.sample_rate))
@@ -263,8 +262,6 @@ def analyze_blocks(path, *, block_seconds: float = 10.0,
 
 def file_reader(path) -> Reader:
     """``read(start, length) -> [channels, length]`` frames of a file (for the dropout check)."""
-    from restore import io
-
     def read(start: int, length: int) -> np.ndarray:
         return io.load(path, start, length)[0]
 

@@ -10,7 +10,6 @@ from typing import Any
 import click
 
 from restore import io
-from restore.atomic import StagedFiles, write_bytes
 from restore.cli import cli
 from restore.cli.batch import (
     InputItem,
@@ -27,7 +26,8 @@ from restore.cli.batch import (
 )
 from restore.errors import RestoreError
 from restore.io import check_output_path
-from restore.sidecar import write_sidecar
+from restore.io.atomic import StagedFiles, write_bytes
+from restore.io.sidecar import write_sidecar
 
 CONVERT_BLOCK_FRAMES = 1 << 16  # frames per read/write block: memory is bounded by this
 

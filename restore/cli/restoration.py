@@ -20,7 +20,6 @@ import click
 from tqdm import tqdm
 
 from restore.analysis import analyze_blocks, file_reader
-from restore.atomic import StagedFiles
 from restore.checkpoint import LoadedModel
 from restore.cli import cli
 from restore.cli.batch import (
@@ -44,7 +43,8 @@ from restore.cli.batch import (
 from restore.diffusion.precision import resolved_name
 from restore.errors import RestoreError
 from restore.io import check_output_path
-from restore.sidecar import write_sidecar
+from restore.io.atomic import StagedFiles
+from restore.io.sidecar import write_sidecar
 from restore.tasks import inpaint as inpaint_task
 from restore.tasks import transition as transition_task
 from restore.tasks.bandwidth import extend_bandwidth

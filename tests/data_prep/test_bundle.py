@@ -9,7 +9,7 @@ import pytest
 from data_prep import bundle, shards
 from data_prep.dataset import ClipDataset
 
-for module in ("music21", "mido", "tinysoundfont", "soundfile", "pyloudnorm"):
+for module in ("music21", "mido", "tinysoundfont"):  # the data extra
     pytest.importorskip(module)
 if not bundle.SF3.exists():
     pytest.skip(f"no {bundle.SF3} (apt package {bundle.SF3_PACKAGE})", allow_module_level=True)

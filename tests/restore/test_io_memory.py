@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import av
 import numpy as np
 import pytest
 import soundfile as sf
@@ -71,7 +72,6 @@ def test_info_reads_in_constant_memory(tmp_path):
 def write_long_pyav(path, seconds: int) -> None:
     """A Matroska file of 16-bit PCM: read through PyAV (decoded into a temporary file), like
     an M4A or MP3, but quick to make; the reader's memory does not depend on the codec."""
-    av = pytest.importorskip("av")
     rng = np.random.default_rng(0)
     with av.open(str(path), "w", format="matroska") as out:
         stream = out.add_stream("pcm_s16le", rate=RATE, layout="stereo")

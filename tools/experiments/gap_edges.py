@@ -1,6 +1,6 @@
 """Gap-edge experiment: the model's inpainting with and without its post-processing steps.
 
-``python -m evaluation.experiments.gap_edges CORPUS [--clips 10] [--gap 0.4]`` takes every 25th
+``python -m tools.experiments.gap_edges CORPUS [--clips 10] [--gap 0.4]`` takes every 25th
 test clip of ``CORPUS`` (2 s each at 48 kHz), cuts one centred gap and fills it (8 steps, seed 0)
 in four ways: the raw model (``restore.diffusion.generate``), the raw model with the AR edge
 blend only, the task path ``restore.inpaint(method="diffusion")`` (band matching + edge blend),

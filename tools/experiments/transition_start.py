@@ -1,6 +1,6 @@
 """Transition experiment: where the model's sampling starts, which task id, how many steps.
 
-``python -m evaluation.experiments.transition_start CORPUS [--clips 8] [--seconds 1.0]
+``python -m tools.experiments.transition_start CORPUS [--clips 8] [--seconds 1.0]
 [--variant TASK:START:STEPS[:SIGMA_END] ...]`` builds the evaluation's transition cases
 (``evaluation.cases``, seed 0: the middle ``seconds`` of each 4 s test clip cut out, A before,
 B after) and bridges them with 1 s of context on each side and a fresh seed-0 generator per
