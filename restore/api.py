@@ -33,15 +33,17 @@ from restore.tasks import inpaint as inpaint_task
 from restore.tasks import repair as repair_task
 from restore.tasks import transition as transition_task
 from restore.tasks.bandwidth import extend_bandwidth
+from restore.tasks.provenance import Region
 from restore.tasks.sampler import SamplingOptions
 from restore.tasks.source import ArraySink, ArraySource
 
 Callback = Callable[[dict], None] | None
+Result = np.ndarray | tuple[np.ndarray, list[Region]]  # the audio, and the regions if asked
 Model = LoadedModel | str | Path | None
 MAX_CHANNELS = 16  # a first axis longer than this holds frames, not channels
 
 
-def _as_float(audio, name: str) -> np.ndarray:
+def _as_float(audio: np.ndarray, name: str) -> np.ndarray:
     """float32 at +-1.0 full scale: integer PCM arrays are scaled, not taken as sample values."""
     array = np.asarray(audio)
     if np.issubdtype(array.dtype, np.integer):
@@ -74,7 +76,8 @@ def _checked(audio: np.ndarray, name: str = "audio") -> tuple[np.ndarray, bool]:
     return audio, transposed
 
 
-def _returned(result: np.ndarray, regions: list, return_regions: bool, transposed: bool):
+def _returned(result: np.ndarray, regions: list[Region], return_regions: bool,
+              transposed: bool) -> Result:
     """The result in the caller's layout (``[..., frames, channels]`` when it was given so)."""
     if transposed:
         result = np.ascontiguousarray(np.swapaxes(result, -1, -2))
@@ -85,7 +88,7 @@ def inpaint(audio: np.ndarray, sample_rate: int, gaps: Sequence[tuple[float, flo
             model: Model = None, steps: int | None = None, seed: int = 0, device: str = "auto",
             method: str = "auto", variants: int = 1, batch_size: int | None = None,
             precision: str = "fp32", compile: bool = False, callback: Callback = None,
-            return_regions: bool = False):
+            return_regions: bool = False) -> Result:
     """Fill ``gaps`` (seconds) of ``audio [channels, frames]``; every other sample is kept.
 
     Returns the same shape (``[variants, channels, frames]`` when ``variants > 1``; variant
@@ -105,7 +108,7 @@ def upsample(audio: np.ndarray, sample_rate: int, rate: int = 48_000, *,
              cutoff_hz: float | None = None, model: Model = None, steps: int | None = None,
              seed: int = 0, device: str = "auto", method: str = "diffusion",
              batch_size: int | None = None, precision: str = "fp32", compile: bool = False,
-             callback: Callback = None, return_regions: bool = False):
+             callback: Callback = None, return_regions: bool = False) -> Result:
     """Bandwidth-extend ``audio [channels, frames]`` to ``[channels, ceil(frames*rate/sr)]``.
 
     ``cutoff_hz``: the input's effective bandwidth; None estimates it
@@ -126,7 +129,7 @@ def transition(a: np.ndarray, b: np.ndarray, sample_rate: int, length_seconds: f
                bridge_only: bool = False, match_loudness: bool = False, model: Model = None,
                steps: int | None = None, seed: int = 0, device: str = "auto",
                method: str = "diffusion", precision: str = "fp32", compile: bool = False,
-               callback: Callback = None, return_regions: bool = False):
+               callback: Callback = None, return_regions: bool = False) -> Result:
     """``a + bridge + b`` (or the bridge alone), all ``[channels, n]`` at ``sample_rate``.
 
     ``b`` is converted to ``a``'s channel count; ``match_loudness`` scales ``b`` to ``a``'s
@@ -144,7 +147,7 @@ def transition(a: np.ndarray, b: np.ndarray, sample_rate: int, length_seconds: f
 
 
 def _repair(audio: np.ndarray, plan: repair_task.RepairPlan, sample_rate: int,
-            options: SamplingOptions, callback: Callback) -> tuple[np.ndarray, list]:
+            options: SamplingOptions, callback: Callback) -> tuple[np.ndarray, list[Region]]:
     sink = ArraySink()
     result = repair_task.repair(ArraySource(audio, sample_rate), sink, plan, options=options,
                                 callback=callback)
@@ -154,7 +157,8 @@ def _repair(audio: np.ndarray, plan: repair_task.RepairPlan, sample_rate: int,
 def declick(audio: np.ndarray, sample_rate: int, *, sensitivity: float = 1.0,
             model: Model = None, steps: int | None = None, seed: int = 0, device: str = "auto",
             method: str = "auto", batch_size: int | None = None, precision: str = "fp32",
-            compile: bool = False, callback: Callback = None, return_regions: bool = False):
+            compile: bool = False, callback: Callback = None,
+            return_regions: bool = False) -> Result:
     """Find clicks and crackle in ``audio [channels, frames]`` and re-estimate those samples.
 
     ``sensitivity`` divides the detector's threshold. ``method="auto"`` is AR interpolation
@@ -174,7 +178,8 @@ def declick(audio: np.ndarray, sample_rate: int, *, sensitivity: float = 1.0,
 def declip(audio: np.ndarray, sample_rate: int, *, level_dbfs: float | None = None,
            model: Model = None, steps: int | None = None, seed: int = 0, device: str = "auto",
            method: str = "auto", batch_size: int | None = None, precision: str = "fp32",
-           compile: bool = False, callback: Callback = None, return_regions: bool = False):
+           compile: bool = False, callback: Callback = None,
+           return_regions: bool = False) -> Result:
     """Re-estimate the hard-clipped samples of ``audio [channels, frames]``.
 
     ``level_dbfs``: the clip level of both polarities of every channel; None measures each

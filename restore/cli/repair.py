@@ -49,7 +49,8 @@ class RepairJob(Job):
             check_model_knows(self.model(), self.task, path)
 
     def run_all(self, ctx: click.Context, inputs: tuple[Path, ...], recursive: bool,
-                shard: tuple[int, int] | None, options: dict, make_plan) -> None:
+                shard: tuple[int, int] | None, options: dict,
+                make_plan: Callable[[FileSource], RepairPlan]) -> None:
         """Repair every input of this shard with ``make_plan(source)``."""
         self.check_model()
 

@@ -10,15 +10,14 @@ a value, never a closure that reaches back up into the task.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
 from restore.config import MODEL_RATE, TASK_ID, DiffusionConfig
+from restore.diffusion.sampling import Projection
 from restore.dsp import crossover
-
-Projection = Callable[[torch.Tensor], torch.Tensor]  # estimate [batch, 1, time] -> same
 
 
 def level_scale(

@@ -104,7 +104,7 @@ def generate(
                   "cutoff_hz": cutoff_hz}
     result = SAMPLERS[sampler](
         inference_denoiser(denoiser, precision, compile), start, sigmas, extra_args=extra_args,
-        callback=callback, churn=churn, generator=generator, consistency=at_level(project, scale),
+        callback=callback, churn=churn, generator=generator, project=at_level(project, scale),
     )
     # the last projection again at the caller's level: known samples come back bit-exact
     return project(result * scale).to(input_device)
