@@ -149,9 +149,9 @@ def transition(a: np.ndarray, b: np.ndarray, sample_rate: int, length_seconds: f
 def _repair(audio: np.ndarray, plan: repair_task.RepairPlan, sample_rate: int,
             options: SamplingOptions, callback: Callback) -> tuple[np.ndarray, list[Region]]:
     sink = ArraySink()
-    result = repair_task.repair(ArraySource(audio, sample_rate), sink, plan, options=options,
-                                callback=callback)
-    return sink.result(), result.regions
+    regions = repair_task.repair(ArraySource(audio, sample_rate), sink, plan, options=options,
+                                 callback=callback)
+    return sink.result(), regions
 
 
 def declick(audio: np.ndarray, sample_rate: int, *, sensitivity: float = 1.0,

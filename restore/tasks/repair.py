@@ -148,7 +148,6 @@ class RegionCollector:
         self.sample_rate, self.task, self.method = sample_rate, task, method
         self.runs: list[list[int]] = []
         self.position = 0
-        self.samples = 0
 
     def add(self, repaired: np.ndarray) -> None:
         join = int(REGION_JOIN_SECONDS * self.sample_rate)
@@ -158,22 +157,11 @@ class RegionCollector:
                 self.runs[-1][1] = end
             else:
                 self.runs.append([start, end])
-        self.samples += int(np.count_nonzero(repaired))
         self.position += repaired.shape[0]
 
     def regions(self) -> list[Region]:
         return [frames_region(start, end, self.sample_rate, self.task, method=self.method)
                 for start, end in self.runs]
-
-
-@dataclass
-class RepairResult:
-    """What one repair did: regions (seconds), repaired frames, and how many restored samples
-    exceeded full scale in an integer format (limited there)."""
-
-    regions: list[Region]
-    repaired_frames: int
-    over_full_scale: int
 
 
 def scan_clipping(source: Source) -> list[ChannelClipping]:
@@ -185,9 +173,9 @@ def scan_clipping(source: Source) -> list[ChannelClipping]:
 
 
 def repair(source: Source, sink: Sink, plan: RepairPlan, *, options: SamplingOptions,
-           callback: Callable[[dict], None] | None = None) -> RepairResult:
+           callback: Callable[[dict], None] | None = None) -> list[Region]:
     """Repair ``source`` into ``sink`` with ``plan``; samples that were not damaged are copied
-    exactly."""
+    exactly. Returns the repaired regions."""
     sampler = None
     if plan.method == "diffusion":
         sampler = Sampler.create(options)
@@ -200,7 +188,7 @@ def repair(source: Source, sink: Sink, plan: RepairPlan, *, options: SamplingOpt
                                              callback=callback):
             collector.add(repaired)
             out.write(block)
-    return RepairResult(collector.regions(), collector.samples, sink.over_full_scale)
+    return collector.regions()
 
 
 def damage_report(source: Source, sensitivity: float = 1.0) -> dict:

@@ -36,10 +36,6 @@ class Source:
     def duration(self) -> float:
         return self.frames / self.sample_rate
 
-    @property
-    def block_frames(self) -> int:
-        return max(4096, int(BLOCK_SECONDS * self.sample_rate))
-
     def read(self, start: int, length: int, dtype: str = "float32") -> np.ndarray:
         """Frames ``[start, start + length)`` as ``[channels, length]``, zeros outside."""
         return take(lambda first, count: self._read(first, count, dtype), self.frames,
@@ -81,7 +77,7 @@ class FileSource(Source):
         return io.load(self.path, first, count, dtype=dtype)[0]
 
     def blocks(self, exact: bool = False) -> Iterator[np.ndarray]:
-        yield from io.iter_blocks(self.path, self.block_frames,
+        yield from io.iter_blocks(self.path, max(4096, int(BLOCK_SECONDS * self.sample_rate)),
                                   dtype=self.exact_dtype if exact else "float32")
 
 
@@ -89,7 +85,6 @@ class ArraySink:
     """Collects output blocks in memory; :meth:`result` is ``[channels, frames]`` float32."""
 
     path = None  # nothing to name in errors
-    over_full_scale = 0  # arrays hold any value
 
     def __init__(self) -> None:
         self.blocks: list[np.ndarray] = []
