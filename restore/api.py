@@ -1,4 +1,4 @@
-"""Python API: ``restore.inpaint``, ``restore.upsample``, ``restore.transition`` on arrays.
+"""Python API: ``restore.inpaint``, ``upsample``, ``transition``, ``declick``, ``declip`` on arrays.
 
 Audio is ``np.ndarray [channels, frames]`` (float, +-1.0 full scale), rates in Hz, times in
 seconds. A 2-D array with more than 16 rows and at most 16 columns is taken as

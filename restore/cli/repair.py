@@ -46,7 +46,7 @@ class RepairJob(Job):
         """One clear error before any file is touched when the model lacks the task."""
         if self.method == "diffusion":
             path = self.parameters["model"] or default_model_path()
-            check_model_knows(self.model(), self.task, path)
+            check_model_knows(self.options().model, self.task, path)
 
     def run_all(self, ctx: click.Context, inputs: tuple[Path, ...], recursive: bool,
                 shard: tuple[int, int] | None, options: dict,

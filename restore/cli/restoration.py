@@ -20,7 +20,6 @@ import click
 from tqdm import tqdm
 
 from restore.analysis import analyze_blocks, file_reader
-from restore.checkpoint import LoadedModel
 from restore.cli import cli
 from restore.cli.batch import (
     InputItem,
@@ -123,9 +122,6 @@ class Job:
             return options
         self._loaded = options.loaded()
         return self._loaded
-
-    def model(self) -> LoadedModel:
-        return self.options().model
 
     def writer_options(self, staging: StagedFiles) -> dict:
         """AudioWriter options; outputs are staged and renamed together with their sidecars by

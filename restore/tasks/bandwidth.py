@@ -110,9 +110,9 @@ def band_plan(in_rate: int, out_rate: int, edge_hz: float | None,
     return BandPlan(keep, cutoff, transition, cutoff + transition / 2 < top)
 
 
-def upsample_plan(in_rate: int, out_rate: int, *, window_seconds: float = WINDOW_SECONDS,
-                  overlap_seconds: float = OVERLAP_SECONDS,
-                  context_seconds: float = CONTEXT_SECONDS) -> WindowPlan:
+def window_plan(in_rate: int, out_rate: int, *, window_seconds: float = WINDOW_SECONDS,
+                overlap_seconds: float = OVERLAP_SECONDS,
+                context_seconds: float = CONTEXT_SECONDS) -> WindowPlan:
     """Window geometry in input samples, integral at the output and the model rate."""
     return make_plan(round(window_seconds * in_rate), round(overlap_seconds * in_rate),
                      round(context_seconds * in_rate), in_rate, out_rate, MODEL_RATE)
@@ -172,7 +172,7 @@ def resample_stream(blocks: Iterable[np.ndarray], frames: int, channels: int, in
                     out_rate: int, *, plan: WindowPlan | None = None, batch_size: int = 4,
                     callback: Callable[[dict], None] | None = None) -> Iterator[np.ndarray]:
     """Sinc-resampled ``[channels, n]`` blocks, streamed (the classical method)."""
-    plan = plan or upsample_plan(in_rate, out_rate)
+    plan = plan or window_plan(in_rate, out_rate)
     yield from overlap_add_stream(blocks, frames, channels, plan, sinc_process(in_rate, out_rate),
                                   batch_windows=batch_size, callback=callback)
 
@@ -190,7 +190,7 @@ def survey_input(blocks: Iterable[np.ndarray], rate: int, channels: int, *,
     return survey, None if spectrum is None else spectrum.estimate()
 
 
-def upsample_stream(
+def bandwidth_stream(
     blocks: Iterable[np.ndarray],
     frames: int,
     channels: int,
@@ -214,7 +214,7 @@ def upsample_stream(
     acted. When nothing is missing, or with ``method="classical"``, the audio is only
     sinc-resampled.
     """
-    plan = plan or upsample_plan(in_rate, out_rate)
+    plan = plan or window_plan(in_rate, out_rate)
     limiter = limiter or Limiter(out_rate, survey.true_peak)
     if method == "classical" or not band.generate:
         stream = resample_stream(blocks, frames, channels, in_rate, out_rate, plan=plan,
@@ -269,10 +269,10 @@ def extend_bandwidth(source: Source, sink: Sink, rate: int, *, cutoff_hz: float 
         method = "classical"  # nothing is missing: the input is only resampled
     sampler = None if method == "classical" else Sampler.create(options)
     limiter = Limiter(rate, survey.true_peak)
-    stream = upsample_stream(source.blocks(), source.frames, source.channels,
-                             source.sample_rate, rate, band, survey, method=method,
-                             sampler=sampler, batch_size=options.batch_size_for(method),
-                             callback=callback, limiter=limiter)
+    stream = bandwidth_stream(source.blocks(), source.frames, source.channels,
+                              source.sample_rate, rate, band, survey, method=method,
+                              sampler=sampler, batch_size=options.batch_size_for(method),
+                              callback=callback, limiter=limiter)
     with sink.open(rate, source.channels, like=source,
                    frames=-(-source.frames * rate // source.sample_rate)) as out:
         for block in stream:

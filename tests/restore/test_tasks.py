@@ -130,8 +130,8 @@ def test_upsample_windows_agree_where_they_overlap(model):
     """Seam test at the window level: each window's output equals its neighbours' output."""
     rate = 8000
     audio = music(3.0, rate, 1)
-    plan = bandwidth_task.upsample_plan(rate, 48_000, window_seconds=0.5, overlap_seconds=0.125,
-                                       context_seconds=0.125)
+    plan = bandwidth_task.window_plan(rate, 48_000, window_seconds=0.5, overlap_seconds=0.125,
+                                      context_seconds=0.125)
     band = bandwidth_task.band_plan(rate, 48_000, None)
     sampler = Sampler.create(SamplingOptions(model, steps=2, seed=0, device="cpu"))
     process = bandwidth_task.BandwidthProcess(sampler, rate, 48_000, band, (False,))
