@@ -101,7 +101,7 @@ def test_generate_keeps_known_samples_exactly(sampler: str, length: int) -> None
     mask[:, :, length // 3: 2 * length // 3] = 0
     degraded = degraded * mask
     task_id = torch.tensor([TASK_ID["inpaint"], TASK_ID["transition"]])
-    out = generate(model, degraded, mask, task_id, torch.full((2,), 24_000.0), steps=3,
+    out = generate(model.denoiser, degraded, mask, task_id, torch.full((2,), 24_000.0), steps=3,
                    sampler=sampler, generator=generator)
     assert out.shape == degraded.shape and torch.isfinite(out).all()
     assert torch.equal(out[mask > 0], degraded[mask > 0])
@@ -111,7 +111,7 @@ def test_generate_is_reproducible_with_a_seed_and_differs_without() -> None:
     model = random_model()
     degraded = torch.zeros(1, 1, 600)
     mask = torch.zeros(1, 1, 600)
-    args = (model, degraded, mask, torch.tensor([0]), torch.tensor([24_000.0]))
+    args = (model.denoiser, degraded, mask, torch.tensor([0]), torch.tensor([24_000.0]))
     first = generate(*args, steps=4, generator=torch.Generator().manual_seed(5), churn=1.0)
     again = generate(*args, steps=4, generator=torch.Generator().manual_seed(5), churn=1.0)
     other = generate(*args, steps=4, generator=torch.Generator().manual_seed(6), churn=1.0)
@@ -129,7 +129,7 @@ def test_generate_applies_custom_projections_at_the_callers_level() -> None:
         seen.append(estimate.shape)
         return torch.full_like(estimate, 0.02)
 
-    out = generate(model, degraded, mask, torch.tensor([0]), torch.tensor([24_000.0]),
+    out = generate(model.denoiser, degraded, mask, torch.tensor([0]), torch.tensor([24_000.0]),
                    steps=2, sampler="dpmpp_2m", projections=[hook])
     assert seen and all(shape == (1, 1, 256) for shape in seen)
     torch.testing.assert_close(out, torch.full_like(out, 0.02))
@@ -138,10 +138,10 @@ def test_generate_applies_custom_projections_at_the_callers_level() -> None:
 def test_generate_rejects_bad_shapes_and_sampler() -> None:
     model = random_model()
     with pytest.raises(ValueError):
-        generate(model, torch.zeros(1, 100), torch.zeros(1, 100), torch.tensor([0]),
+        generate(model.denoiser, torch.zeros(1, 100), torch.zeros(1, 100), torch.tensor([0]),
                  torch.tensor([1.0]), steps=2)
     with pytest.raises(ValueError, match="sampler"):
-        generate(model, torch.zeros(1, 1, 100), torch.zeros(1, 1, 100), torch.tensor([0]),
+        generate(model.denoiser, torch.zeros(1, 1, 100), torch.zeros(1, 1, 100), torch.tensor([0]),
                  torch.tensor([1.0]), steps=2, sampler="nope")
 
 

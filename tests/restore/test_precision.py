@@ -88,9 +88,9 @@ def test_bf16_generate_matches_fp32_and_keeps_known_samples_exact():
     results = {}
     for precision in ("fp32", "bf16"):
         results[precision] = generate(
-            model, inputs["degraded"], inputs["mask"], inputs["task_id"], inputs["cutoff_hz"],
-            steps=3, sampler="dpmpp_2m", generator=torch.Generator().manual_seed(1),
-            precision=precision)
+            model.denoiser, inputs["degraded"], inputs["mask"], inputs["task_id"],
+            inputs["cutoff_hz"], steps=3, sampler="dpmpp_2m",
+            generator=torch.Generator().manual_seed(1), precision=precision)
     known = inputs["mask"] > 0
     bf16, fp32 = results["bf16"], results["fp32"]
     assert bf16.dtype == torch.float32
