@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -244,8 +245,9 @@ class Analyzer:
         return drops
 
 
-def analyze_blocks(path, *, block_seconds: float = 10.0,
-                   callback: Callable[[int, int], None] | None = None):
+def analyze_blocks(path: str | Path, *, block_seconds: float = 10.0,
+                   callback: Callable[[int, int], None] | None = None
+                   ) -> tuple[io.AudioInfo, Analyzer]:
     """``(AudioInfo, Analyzer)`` of a whole file, read block by block (bounded memory).
 
     ``callback(frames_done, frames_total)`` is called after each block.
@@ -260,7 +262,7 @@ def analyze_blocks(path, *, block_seconds: float = 10.0,
     return info, analyzer
 
 
-def file_reader(path) -> Reader:
+def file_reader(path: str | Path) -> Reader:
     """``read(start, length) -> [channels, length]`` frames of a file (for the dropout check)."""
     def read(start: int, length: int) -> np.ndarray:
         return io.load(path, start, length)[0]
@@ -268,7 +270,7 @@ def file_reader(path) -> Reader:
     return read
 
 
-def analyze_file(path, *, block_seconds: float = 10.0,
+def analyze_file(path: str | Path, *, block_seconds: float = 10.0,
                  callback: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """All measurements of one file, read block by block (bounded memory).
 

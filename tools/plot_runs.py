@@ -1,6 +1,6 @@
 """Plot runs' loss curves and validation metrics into one PNG (needs matplotlib, a dev extra).
 
-``python -m tools.plot_runs RUN_DIR [RUN_DIR ...] --out docs/runs/model_loss.png``
+``python -m tools.plot_runs RUN_DIR [RUN_DIR ...] --out curve.png``
 """
 
 from __future__ import annotations

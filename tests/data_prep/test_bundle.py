@@ -15,6 +15,7 @@ if not bundle.SF3.exists():
     pytest.skip(f"no {bundle.SF3} (apt package {bundle.SF3_PACKAGE})", allow_module_level=True)
 
 
+@pytest.mark.slow
 def test_make_and_render_tiny_bundle(tiny_corpus, tmp_path):
     description = bundle.make_bundle(tmp_path / "bundle", tiny_corpus, scores=1, variants=2,
                                      recordings_mib=0.5)

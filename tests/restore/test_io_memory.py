@@ -22,6 +22,8 @@ BOUND_MB = 150
 PEAK_RSS_SCRIPT = """
 import resource, sys
 from restore.cli import cli
+
+pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
 try:
     cli.main(args=sys.argv[1:], prog_name="restore")
 except SystemExit as stop:

@@ -26,6 +26,8 @@ from restore.classical.resample import sinc_upsample
 from restore.config import MODEL_RATE
 from restore.tasks.inpaint import margin_frames
 
+pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
+
 CLIP_SECONDS = 2.5
 GAP_SECONDS = (1.15, 1.35)  # 200 ms, inside a sustained chord, 50 ms after a drum hit
 INPUT_RATE = 8_000
