@@ -138,8 +138,3 @@ SAMPLERS: dict[str, Callable[..., torch.Tensor]] = {
     "heun": sample_heun,
     "dpmpp_2m": sample_dpmpp_2m,
 }
-
-
-def model_calls(sampler: str, steps: int) -> int:
-    """Denoiser evaluations a sampler makes for ``steps`` steps (for benchmarks)."""
-    return 2 * steps - 1 if sampler == "heun" else steps

@@ -52,7 +52,6 @@ WINDOW_SECONDS = 1.0  # core of each window
 OVERLAP_SECONDS = 0.25  # cores of neighbouring windows overlap by this much
 CONTEXT_SECONDS = 0.25  # real audio added on each side and discarded
 FULL_BAND_FRACTION = 0.95  # a known band this close to the output Nyquist needs no generation
-OUTPUT_RATES = (44_100, 48_000)  # rates the method is meant for (others: resampled from 48 kHz)
 KEEP_NYQUIST_SHARE = 0.9  # with a rate change the input is kept up to this share of its
 # Nyquist: the resampler is flat there (-0.04 dB), and rolls off (-6 dB at 0.945) above
 TRANSITION_NYQUIST_SHARE = 0.02  # crossover width at most this share of the lower Nyquist

@@ -37,7 +37,6 @@ from restore.tasks.repair_model import model_repair
 from restore.tasks.sampler import Sampler, SamplingOptions
 from restore.tasks.source import Sink, Source
 
-REPAIR_TASKS = ("declick", "declip")
 BLOCK_SECONDS = 10.0  # audio detected and repaired at a time
 CONTEXT_SECONDS = 0.1  # real audio on each side of a block that detection and repair see
 MODEL_MEASURED_BETTER: frozenset[str] = frozenset()  # tasks where auto picks the model
