@@ -11,12 +11,8 @@ samples were generated (``[{"start", "end", "task", ...}]``, seconds). ``callbac
 progress, ``{"windows_done", "windows"}`` after each batch. The command line runs the same task
 pipelines (:mod:`restore.tasks`) over files instead of arrays.
 
-Speed: ``batch_size`` windows (gaps for inpainting) are sampled together; None takes the device's
-default (4 on a CPU, 32 on CUDA). ``precision`` is the network's arithmetic: ``"fp32"``
-(default), ``"bf16"`` (about 1.5x faster where the hardware has bf16, 1-4 % worse LSD on bandwidth
-extension: docs/performance.md) or ``"auto"`` (bf16 where native); the sampler stays fp32.
-``compile=True`` runs the network through ``torch.compile`` on CUDA (the first call of a model
-compiles for a while; ignored on a CPU).
+The sampling keywords (``model, steps, seed, device, precision, compile, batch_size``) are one
+:class:`restore.tasks.sampler.SamplingOptions`; what they cost and gain: docs/performance.md.
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
 from restore.analysis import analyze_blocks, file_reader
 from restore.cli import cli
@@ -130,11 +129,6 @@ class Job:
                 "history": f"{self.command} (restore, method={self.method})",
                 "widen_8_bit": True, "staging": staging}
 
-    def check(self, outputs: list[Path], inputs: list[Path]) -> bool:
-        """Before any work: True to skip complete outputs; refuses outputs it may not write."""
-        return check_outputs(outputs, inputs, skip_existing=self.skip_existing,
-                             overwrite=self.parameters["overwrite"], quiet=self.quiet)
-
     def finish(self, output: Path, inputs: list[Path], regions: list[Region], started: float,
                labels: Path | None, level: dict | None = None, *,
                staging: StagedFiles) -> None:
@@ -164,26 +158,23 @@ class Job:
             click.echo(f"{inputs[0]} -> {output} ({len(regions)} generated "
                        f"region{'s' if len(regions) != 1 else ''}{gain})")
 
-    def bar(self, name: str) -> tuple[tqdm, Callable[[dict], None]]:
-        """A progress bar over windows and the callback that advances it."""
-        bar = progress(total=None, desc=name, quiet=self.quiet, unit="window")
+    def produce(self, inputs: list[Path], outputs: list[Path], labels: Path | None,
+                work: Callable[[list[FileSink], Callable[[dict], None]],
+                               tuple[list[Region], dict | None]]) -> list[FileSink]:
+        """Unless the outputs are complete and skipped (or refused, before any work):
+        ``work(sinks, progress) -> (regions, level)`` into staged sinks for ``outputs`` with a
+        progress bar over windows, then each output's sidecar (``labels`` with the first).
+        Returns the sinks (none when skipped)."""
+        if check_outputs(outputs, inputs, skip_existing=self.skip_existing,
+                         overwrite=self.parameters["overwrite"], quiet=self.quiet):
+            return []
+        started = time.perf_counter()
+        bar = progress(total=None, desc=inputs[0].name, quiet=self.quiet, unit="window")
 
         def advance(event: dict) -> None:
             bar.total = event["windows"]
             bar.update(event["windows_done"] - bar.n)
 
-        return bar, advance
-
-    def produce(self, inputs: list[Path], outputs: list[Path], labels: Path | None,
-                work: Callable[[list[FileSink], Callable[[dict], None]],
-                               tuple[list[Region], dict | None]]) -> list[FileSink]:
-        """Unless the outputs are complete and skipped: ``work(sinks, progress) -> (regions,
-        level)`` into staged sinks for ``outputs``, then each output's sidecar (``labels`` with
-        the first). Returns the sinks (none when skipped)."""
-        if self.check(outputs, inputs):
-            return []
-        started = time.perf_counter()
-        bar, advance = self.bar(inputs[0].name)
         with bar, StagedFiles() as staging:
             sinks = [FileSink(path, **self.writer_options(staging)) for path in outputs]
             regions, level = work(sinks, advance)
@@ -239,17 +230,13 @@ def _gaps_for(item: InputItem, gap_values: tuple[str, ...], gaps_file: Path | No
                 label_file = label_file.with_name(f"{item.relative.stem}.txt")
         gaps += read_labels(label_file)
     if detect:
-        found = _detect(item.path)
+        found = analyze_blocks(item.path)[1].dropouts(read=file_reader(item.path))
         if write_labels_to is not None:
             target = labels_for(write_labels_to, item, several)
             check_output_path(target, [item.path], overwrite)
             write_labels(target, [(start, end, "dropout") for start, end in found])
         gaps += found
     return gaps
-
-
-def _detect(path: Path) -> list[tuple[float, float]]:
-    return analyze_blocks(path)[1].dropouts(read=file_reader(path))
 
 
 @cli.command()

@@ -118,15 +118,9 @@ def compose(projections: Sequence[Projection]) -> Projection:
     return lambda estimate: functools.reduce(lambda x, project: project(x), projections, estimate)
 
 
-def known_data_projection(
-    degraded: torch.Tensor,
-    mask: torch.Tensor,
-    task_id: torch.Tensor,
-    cutoff_hz: torch.Tensor,
-    rate: int = MODEL_RATE,
-) -> Projection:
-    """:func:`task_projections` as one projection (training applies it to both sides of the
-    loss)."""
+def known_data_projection(degraded: torch.Tensor, mask: torch.Tensor, task_id: torch.Tensor,
+                          cutoff_hz: torch.Tensor, rate: int = MODEL_RATE) -> Projection:
+    """:func:`task_projections` as one projection (training projects both sides of its loss)."""
     return compose(task_projections(degraded, mask, task_id, cutoff_hz, rate))
 
 

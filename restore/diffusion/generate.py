@@ -30,13 +30,6 @@ def _check_inputs(degraded: torch.Tensor, mask: torch.Tensor, task_id: torch.Ten
         raise ValueError("task_id and cutoff_hz must be [batch]")
 
 
-def _noise(shape: torch.Size, generator: torch.Generator | None,
-           device: torch.device) -> torch.Tensor:
-    """Standard normal noise drawn on the generator's device (reproducible across devices)."""
-    gen_device = generator.device if generator is not None else device
-    return torch.randn(shape, generator=generator, device=gen_device).to(device)
-
-
 def at_level(project: Projection, scale: torch.Tensor) -> Projection:
     """``project`` (made for audio at the caller's level) for audio divided by ``scale``."""
     return lambda estimate: project(estimate * scale) / scale
@@ -97,7 +90,10 @@ def generate(
         if steps is None:
             raise ValueError("give steps or sigmas")
         sigmas = get_sigmas_karras(steps, config.sigma_min, config.sigma_max, config.rho)
-    start = _noise(degraded.shape, generator, device) * float(sigmas[0])
+    # drawn on the generator's device: the same seed gives the same noise on any device
+    noise_device = generator.device if generator is not None else device
+    start = torch.randn(degraded.shape, generator=generator, device=noise_device).to(device)
+    start = start * float(sigmas[0])
     if x is not None:
         start = x.float().to(device) / scale + start
     extra_args = {"degraded": degraded / scale, "mask": mask, "task_id": task_id,

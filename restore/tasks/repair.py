@@ -34,7 +34,7 @@ from restore.config import TASK_ID
 from restore.errors import ModelError
 from restore.tasks.provenance import Region, frames_region
 from restore.tasks.repair_model import model_repair
-from restore.tasks.sampler import Sampler, SamplingOptions
+from restore.tasks.sampler import Sampler, SamplingOptions, check_method
 from restore.tasks.source import Sink, Source
 
 BLOCK_SECONDS = 10.0  # audio detected and repaired at a time
@@ -77,8 +77,7 @@ def check_model_knows(model: LoadedModel, task: str, path: Path | None = None) -
 def repair_method(method: str, task: str) -> str:
     """``auto`` -> the model where it measured better (see ``MODEL_MEASURED_BETTER``), else
     classical; ``diffusion`` and ``classical`` as given."""
-    if method not in ("auto", "diffusion", "classical"):
-        raise ValueError(f"method must be auto, diffusion or classical, got {method!r}")
+    check_method(method)
     if method == "auto":
         return "diffusion" if task in MODEL_MEASURED_BETTER else "classical"
     return method

@@ -43,12 +43,6 @@ CONTEXT_SECONDS = 1.0  # of A's tail and of B's head that condition the bridge
 MAX_BRIDGE_SECONDS = 4.0  # longer bridges are refused
 
 
-def bridge_window(a_tail: np.ndarray, b_head: np.ndarray, bridge_frames: int) -> np.ndarray:
-    """``[channels, Ta + bridge + Tb]``: A's tail, silence for the bridge, B's head."""
-    silence = np.zeros((a_tail.shape[0], bridge_frames), dtype=np.float32)
-    return np.concatenate([a_tail, silence, b_head], axis=1).astype(np.float32)
-
-
 def make_bridge(a_tail: np.ndarray, b_head: np.ndarray, sample_rate: int, bridge_frames: int,
                 *, method: str, sampler: Sampler | None = None) -> np.ndarray:
     """The bridge ``[channels, bridge_frames]`` float32 between ``a_tail`` and ``b_head``.
@@ -61,7 +55,8 @@ def make_bridge(a_tail: np.ndarray, b_head: np.ndarray, sample_rate: int, bridge
     if method == "classical":
         return guard_bridge(equal_power_bridge(a_tail, b_head, bridge_frames), a_tail, b_head,
                             sample_rate)
-    window = bridge_window(a_tail, b_head, bridge_frames)
+    silence = np.zeros((a_tail.shape[0], bridge_frames), dtype=np.float32)
+    window = np.concatenate([a_tail, silence, b_head], axis=1).astype(np.float32)  # [c, n]
     mask = np.zeros(window.shape[1], dtype=bool)
     first = a_tail.shape[1]
     mask[first:first + bridge_frames] = True
