@@ -73,7 +73,7 @@ def generate(
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose from {sorted(SAMPLERS)}")
-    if not isinstance(denoiser, Denoiser):  # a LoadedModel: its denoiser
+    if not isinstance(denoiser, Denoiser):  # a LoadedModel (training/validation.py passes one)
         denoiser = denoiser.denoiser
     device, input_device = next(denoiser.parameters()).device, degraded.device
     degraded, mask = degraded.float().to(device), mask.float().to(device)
