@@ -1,8 +1,8 @@
 """``restore inpaint | upsample | transition``: a thin layer over the task pipelines.
 
 The commands parse and report; the work is the same pipeline the Python API runs
-(:mod:`restore.tasks`), over a :class:`~restore.tasks.source.FileSource` and
-:class:`~restore.tasks.source.FileSink` pairs instead of arrays.
+(:mod:`restore.tasks`), over file sources and sinks (:mod:`restore.tasks.source`) instead of
+arrays.
 
 Every command takes many inputs and folders (``--recursive``), mirrors the input tree in an
 output folder, skips finished outputs with ``--skip-existing``, keeps going when one file fails,
