@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
+
 RATE = 48_000
 LONG_SECONDS = 20 * 60
 BOUND_MB = 150
@@ -22,8 +24,6 @@ BOUND_MB = 150
 PEAK_RSS_SCRIPT = """
 import resource, sys
 from restore.cli import cli
-
-pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
 try:
     cli.main(args=sys.argv[1:], prog_name="restore")
 except SystemExit as stop:
