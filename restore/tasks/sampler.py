@@ -1,11 +1,6 @@
 """What every diffusion task shares: the sampling options, model and device resolution, and
-seeded sampling of multichannel windows as components.
-
-Tasks hand over multichannel windows already at the model's rate; :meth:`Sampler.fill` turns
-them into mid/side (Helmert) components, samples them as one batch with the task's projections
-(:mod:`restore.diffusion.conditioning`), keeps silent components silent and turns the result
-back into channels.
-"""
+seeded sampling of multichannel windows (at the model's rate) as mid/side components
+(:meth:`Sampler.fill`)."""
 
 from __future__ import annotations
 
