@@ -1,10 +1,11 @@
-# Two entry points for a fresh machine: `make demo` and `make test`.
+# Two entry points for a fresh machine: `make demo` and `make test` (the full suite, what CI runs);
+# `make check` is the fast tier for the edit loop (tests not marked slow).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test check lint bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +21,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+check: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check restore data_prep evaluation tests
+	$(VENV)/bin/ruff check restore data_prep evaluation tests tools
 
 bench: $(STAMP)
 	$(PY) -m evaluation bench

@@ -10,16 +10,24 @@ recordings, writing the corpus format :class:`data_prep.dataset.ClipDataset` rea
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import shutil
 import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import scipy.signal
 
 from data_prep import shards
 from data_prep.corpus import build_corpus
 from data_prep.processing import ClipOptions
+from data_prep.recipes.scores import (
+    MUSIC21_LICENCE,
+    randomize_midi,
+    score_paths,
+    score_to_midi,
+)
 from data_prep.sources import Track, package_licence
 
 BUNDLE = "bundle.json"
@@ -38,8 +46,6 @@ _SYNTHS: dict[str, object] = {}  # one loaded SoundFont per worker process
 def _midi_job(job: tuple[str, str, list[int]]) -> list[tuple[str, bytes | None, dict | str]]:
     """Worker: (score path, score id, seeds) -> per seed (track id, MIDI or None, params or
     the error). The score is parsed once for all its orchestrations."""
-    from data_prep.recipes.scores import randomize_midi, score_to_midi
-
     path, score_id, seeds = job
     try:
         plain = score_to_midi(Path(path))
@@ -52,10 +58,6 @@ def _midi_job(job: tuple[str, str, list[int]]) -> list[tuple[str, bytes | None, 
 def write_midi(bundle_dir: Path, scores: int, variants: int, seed: int, workers: int,
                callback: Callable[[int, int, str], None] | None = None) -> tuple[list, list]:
     """Write ``variants`` randomized MIDI files for each of ``scores`` music21 scores."""
-    import multiprocessing
-
-    from data_prep.recipes.scores import MUSIC21_LICENCE, score_paths
-
     paths = score_paths()
     chosen = sorted(np.random.default_rng(seed).permutation(len(paths))[:scores])
     jobs = []
@@ -208,8 +210,7 @@ def room_response(rng: np.random.Generator) -> np.ndarray:
 
 def render_midi(path: str, soundfont: str, seed: int) -> tuple[np.ndarray, int]:
     """Render one MIDI file with tinysoundfont at 48 kHz mono (random gain and room)."""
-    import scipy.signal
-    import tinysoundfont
+    import tinysoundfont  # the data extra, needed only to render
 
     synth = _synth(soundfont)
     synth.notes_off()

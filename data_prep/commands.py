@@ -8,8 +8,11 @@ from pathlib import Path
 import click
 
 from data_prep import shards
+from data_prep.bundle import make_bundle, render_bundle
 from data_prep.cli import Progress, main
 from data_prep.corpus import SplitShares, build_corpus
+from data_prep.materialize import materialize_pairs
+from data_prep.pack import merge_corpora, pack_corpus
 from data_prep.processing import ClipOptions
 from data_prep.recipes import RECIPES
 from data_prep.sources import folder_tracks
@@ -102,8 +105,6 @@ def stats(corpus_dir, as_json) -> None:
 @click.option("--max-packs", type=int, default=None)
 def pack(corpus_dir, out_dir, max_mib, splits, max_packs) -> None:
     """Split a corpus into self-contained packs of at most --max-mib MiB each."""
-    from data_prep.pack import pack_corpus
-
     for folder in pack_corpus(corpus_dir, out_dir, max_mib=max_mib,
                               splits=splits or shards.SPLITS, max_packs=max_packs):
         click.echo(summary(shards.read_manifest(folder), folder))
@@ -115,8 +116,6 @@ def pack(corpus_dir, out_dir, max_mib, splits, max_packs) -> None:
 @out_option
 def merge(corpora, out_dir) -> None:
     """Merge corpora (packs, rendered bundles) into one corpus folder."""
-    from data_prep.pack import merge_corpora
-
     click.echo(summary(merge_corpora(corpora, out_dir), out_dir))
 
 
@@ -134,8 +133,6 @@ def merge(corpora, out_dir) -> None:
 def make_bundle_command(bundle_dir, corpus_dir, scores, variants, recordings_mib, workers,
                         seed, quiet) -> None:
     """Write a portable bundle (MIDI + SF3 SoundFont + real recordings) for render-bundle."""
-    from data_prep.bundle import make_bundle
-
     progress = Progress("scores", quiet)
     description = make_bundle(bundle_dir, corpus_dir, scores=scores, variants=variants,
                               recordings_mib=recordings_mib, seed=seed, workers=workers,
@@ -153,8 +150,6 @@ def make_bundle_command(bundle_dir, corpus_dir, scores, variants, recordings_mib
 @click.option("--quiet", is_flag=True)
 def render_bundle_command(bundle_dir, out_dir, workers, quiet) -> None:
     """Render a bundle into a corpus (tinysoundfont; no FluidSynth needed)."""
-    from data_prep.bundle import render_bundle
-
     progress = Progress("render", quiet)
     manifest = render_bundle(bundle_dir, out_dir, workers=workers, callback=progress)
     progress.close()
@@ -175,8 +170,6 @@ def render_bundle_command(bundle_dir, out_dir, workers, quiet) -> None:
 @click.option("--quiet", is_flag=True)
 def pairs(corpus_dir, out_dir, per_clip, seed, split, max_clips, codec_share, quiet) -> None:
     """Materialize (clean, degraded, mask, task, params) pairs for inspection or evaluation."""
-    from data_prep.materialize import materialize_pairs
-
     progress = Progress("pairs", quiet)
     description = materialize_pairs(corpus_dir, out_dir, per_clip=per_clip, seed=seed,
                                     split=split, max_clips=max_clips, codec_share=codec_share,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
-import os
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -28,6 +27,7 @@ from data_prep.processing import (
 from data_prep.sources import Track
 from restore.config import MODEL_RATE
 from restore.errors import RestoreError
+from restore.io.atomic import write_with
 
 SAVE_EVERY_SECONDS = 20.0  # the growing manifest is rewritten at most this often (resume point)
 PROFILES = "profiles.npy"  # content profiles of the clips, in manifest order (dedup, resume)
@@ -113,9 +113,8 @@ class _CorpusWriter:
 
     def save(self, complete: bool = False) -> None:
         if self.written_profiles:  # profiles of the written clips, for dedup on resume
-            with open(self.out_dir / (PROFILES + ".tmp"), "wb") as stream:
-                np.save(stream, np.stack(self.written_profiles))
-            os.replace(self.out_dir / (PROFILES + ".tmp"), self.out_dir / PROFILES)
+            profiles = np.stack(self.written_profiles)
+            write_with(self.out_dir / PROFILES, lambda temp: shards.save_npy(temp, profiles))
         self.saved_at = time.monotonic()
         self.manifest["complete"] = complete
         self.manifest["seconds"] = shards.split_seconds(self.manifest)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import soundfile
 import torch
 
 from data_prep import shards
@@ -55,8 +56,6 @@ def materialize_pairs(
     """Write ``per_clip`` pairs for each clip of ``split`` (at most ``max_clips``, drawn with
     ``seed``): ``clean/<clip>.wav``, ``degraded/<clip>-<k>.wav`` (float32 WAV),
     ``mask/<clip>-<k>.npy`` (uint8) and ``pairs.json``. Same seed -> same files."""
-    import soundfile
-
     corpus_dir, out_dir = Path(corpus_dir), Path(out_dir)
     manifest = shards.read_manifest(corpus_dir)
     clips = [c for c in manifest["clips"] if c["split"] == split]

@@ -7,6 +7,7 @@ import dataclasses
 import zlib
 
 import numpy as np
+import pyloudnorm
 import torch
 
 from data_prep.sources import Track
@@ -83,8 +84,6 @@ def trim(samples: np.ndarray, threshold_dbfs: float) -> np.ndarray:
 def normalize_loudness(samples: np.ndarray, target_lufs: float, ceiling: float):
     """Scale to ``target_lufs`` integrated loudness (ITU-R BS.1770 via pyloudnorm), then down
     to ``ceiling`` peak if needed. Returns ``(scaled, loudness_lufs_after)``."""
-    import pyloudnorm
-
     meter = pyloudnorm.Meter(MODEL_RATE)
     loudness = meter.integrated_loudness(samples.astype(np.float64))
     if not np.isfinite(loudness):

@@ -1,8 +1,8 @@
 """The on-disk corpus format shared by the corpus builder, render-bundle and ClipDataset.
 
 A corpus is a folder holding ``manifest.json`` and shard files. A shard is mono 16-bit audio
-at 48 kHz: a ``.flac`` file (compact; needs soundfile to read) or a ``.npy`` int16 array
-(no dependency; what ``render-bundle`` writes). Clips are runs of samples inside a shard::
+at 48 kHz: a ``.flac`` file (compact) or a ``.npy`` int16 array (what
+``render-bundle`` writes). Clips are runs of samples inside a shard::
 
     {"format": "restore-corpus", "version": 1, "sample_rate": 48000, "clip_seconds": 4.0,
      "shards": [{"file": "train-00000.flac", "split": "train", "frames": 1920000}],
@@ -15,13 +15,13 @@ at 48 kHz: a ``.flac`` file (compact; needs soundfile to read) or a ``.npy`` int
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+import soundfile
 
 from restore.errors import RestoreError
+from restore.io.atomic import write_text, write_with
 
 FORMAT = "restore-corpus"
 VERSION = 1
@@ -56,19 +56,8 @@ def read_json(path: str | Path, expected_format: str) -> dict:
 
 
 def write_json_atomic(path: str | Path, data: dict) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(data, stream, indent=1)
-            stream.flush()
-            os.fchmod(stream.fileno(), 0o644)
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write ``data`` as JSON to ``path`` atomically (:mod:`restore.io.atomic`)."""
+    write_text(path, json.dumps(data, indent=1))
 
 
 def load_shard(path: str | Path) -> np.ndarray:
@@ -78,30 +67,29 @@ def load_shard(path: str | Path) -> np.ndarray:
         if path.suffix == ".npy":
             data = np.load(path, mmap_mode="r")
             return np.ascontiguousarray(data, dtype=np.int16).reshape(-1)
-        import soundfile
-
         data, _ = soundfile.read(str(path), dtype="int16", always_2d=True)
         return np.ascontiguousarray(data[:, 0])
     except (OSError, ValueError, RuntimeError) as error:
         raise RestoreError(path, f"unreadable shard: {error}") from None
 
 
+def save_npy(path: Path, array: np.ndarray) -> None:
+    """``np.save`` to exactly ``path`` (given a name, np.save would append ".npy" to it)."""
+    with open(path, "wb") as stream:
+        np.save(stream, array)
+
+
 def write_shard(path: str | Path, samples: np.ndarray, sample_rate: int) -> None:
     """Write int16 ``samples [frames]`` atomically as ``.flac`` or ``.npy`` (by suffix)."""
-    path = Path(path)
-    temporary = path.with_name(path.name + ".part" + path.suffix)
-    try:
-        if path.suffix == ".npy":
-            with open(temporary, "wb") as stream:
-                np.save(stream, np.asarray(samples, dtype=np.int16))
-        else:
-            import soundfile
+    samples = np.asarray(samples, dtype=np.int16)
 
-            soundfile.write(str(temporary), np.asarray(samples, dtype=np.int16), sample_rate,
-                            subtype="PCM_16", format="FLAC")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    def write(temporary: Path) -> None:
+        if Path(path).suffix == ".npy":
+            save_npy(temporary, samples)
+        else:
+            soundfile.write(str(temporary), samples, sample_rate, subtype="PCM_16", format="FLAC")
+
+    write_with(path, write)
 
 
 def split_seconds(manifest: dict) -> dict[str, float]:

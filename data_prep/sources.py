@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import soundfile
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aif", ".aiff", ".w64", ".rf64",
                   ".caf", ".au")
@@ -40,8 +41,6 @@ class Track:
 
 def read_audio_bytes(data: bytes | str | Path) -> tuple[np.ndarray, int]:
     """Decode a file (path or bytes) with libsndfile into mono float32 ``[frames]`` and rate."""
-    import soundfile
-
     source = io.BytesIO(data) if isinstance(data, bytes) else str(data)
     samples, rate = soundfile.read(source, dtype="float32", always_2d=True)
     return samples.mean(axis=1), int(rate)

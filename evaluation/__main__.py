@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 import click
 
+from evaluation.bench import MODEL_FREE_TASKS, TASKS, markdown_table, run_bench, settings
+from evaluation.evaluate import Plan, evaluate, load_model_for_evaluation, resolve_device
 from evaluation.report import json_safe
+from restore.diffusion.precision import PRECISIONS
 from restore.errors import RestoreError
+from restore.io.atomic import write_text
 
 
 def _parse_list(text: str, kind: type) -> tuple:
@@ -48,10 +53,6 @@ def main() -> None:
 def run(model_spec, corpus, out_dir, quick, steps, clips, seed, device, via, tasks,
         conditions) -> None:
     """Model and every classical baseline on the same seeded cases; writes the report."""
-    import dataclasses
-
-    from evaluation.evaluate import Plan, evaluate, load_model_for_evaluation, resolve_device
-
     plan = Plan.quick() if quick else Plan()
     chosen = _parse_list(tasks, str)
     known = ("inpaint", "bandwidth", "transition", "declip", "declick")
@@ -98,11 +99,6 @@ def bench(model_spec, out_dir, device, steps, minutes, tasks, quick, precisions,
           compile_mode, warmup) -> None:
     """x real time, peak RSS / GPU memory and FLOPs per audio second, per task, steps, length,
     precision, batch size and compilation."""
-    from evaluation.bench import MODEL_FREE_TASKS, TASKS, markdown_table, run_bench, settings
-    from evaluation.evaluate import load_model_for_evaluation, resolve_device
-    from evaluation.report import write_text_atomic
-    from restore.diffusion.precision import PRECISIONS
-
     chosen = _parse_list(tasks, str)
     unknown = sorted(set(chosen) - set(TASKS))
     if unknown or not chosen:
@@ -134,9 +130,9 @@ def bench(model_spec, out_dir, device, steps, minutes, tasks, quick, precisions,
                                                            compile_modes),
                        warmup=warmup, callback=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out_dir / "bench.json", json.dumps(json_safe(result), indent=1) + "\n")
+    write_text(out_dir / "bench.json", json.dumps(json_safe(result), indent=1) + "\n")
     table = markdown_table(result)
-    write_text_atomic(out_dir / "bench.md", table)
+    write_text(out_dir / "bench.md", table)
     click.echo(table)
 
 

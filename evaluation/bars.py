@@ -127,7 +127,10 @@ def bars_markdown(rows: list[dict[str, Any]]) -> list[str]:
     """A markdown table of :func:`check_bars` rows (empty list when there are none)."""
     if not rows:
         return []
-    lines = ["## Quality bars (issues 7, 12 and 13)", "",
+    lines = ["## Quality bars", "",
+             "What each bar asks and why: docs/evaluation.md, \"The report\". A bar holds the "
+             "model's (or a shipped method's) per-condition mean against a baseline's or a "
+             "fixed threshold.", "",
              "| task | condition | method | bar | value | threshold | passed |",
              "|---|---|---|---|---|---|---|"]
     for row in rows:

@@ -35,10 +35,12 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import restore
 from evaluation.measure import Measure
+from evaluation.repair_cases import add_clicks
 from evaluation.synthetic import tiled
 from restore.config import MODEL_RATE, TASK_ID
+from restore.diffusion import generate
 from restore.diffusion.precision import resolved_name
-from restore.tasks.runner import resolve_batch_size
+from restore.tasks.sampler import resolve_batch_size
 
 TASKS = ("upsample", "inpaint", "transition", "declick")
 MODEL_FREE_TASKS = ("declick",)  # benchmarked with --method classical (what auto ships)
@@ -99,8 +101,6 @@ def _make_job(task: str, seconds: float, model, steps: int, device: str,
             audio[:, int(start * MODEL_RATE) : int(end * MODEL_RATE)] = 0.0
         return (lambda: restore.inpaint(audio, MODEL_RATE, gaps, **options)), seconds
     if task == "declick":  # issue 12: crackly 48 kHz stereo, the classical detector and repair
-        from evaluation.repair_cases import add_clicks
-
         clean = np.concatenate([tiled(seconds, MODEL_RATE, seed=0), tiled(seconds, MODEL_RATE,
                                                                           seed=1)])
         audio, _ = add_clicks(clean, "crackle", np.random.default_rng(0))
@@ -139,8 +139,6 @@ def warm_up(task: str, model, steps: int, device: str, setting: Setting) -> floa
 
 def flops_per_audio_second(model, steps: int, task: str, device: str) -> float:
     """Model FLOPs of one ``generate`` call on 1 s of 48 kHz mono audio at ``steps`` steps."""
-    from restore.diffusion import generate
-
     x = torch.from_numpy(tiled(1.0, MODEL_RATE))[None].to(device)
     task_name = "bandwidth" if task == "upsample" else task
     mask = torch.ones_like(x)
@@ -148,7 +146,7 @@ def flops_per_audio_second(model, steps: int, task: str, device: str) -> float:
         mask[..., MODEL_RATE // 4 : MODEL_RATE // 2] = 0.0
     cutoff = UPSAMPLE_INPUT_RATE / 2 if task_name == "bandwidth" else MODEL_RATE / 2
     with FlopCounterMode(display=False) as counter:
-        generate(model, x * mask, mask, torch.tensor([TASK_ID[task_name]], device=device),
+        generate(model.denoiser, x * mask, mask, torch.tensor([TASK_ID[task_name]], device=device),
                  torch.tensor([cutoff], device=device), steps=steps,
                  sampler=model.default_sampler, generator=torch.Generator(device).manual_seed(0))
     return float(counter.get_total_flops())

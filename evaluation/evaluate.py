@@ -19,7 +19,9 @@ from evaluation.repair_cases import load_repair_cases
 from evaluation.repair_methods import REPAIR_BASELINES, RepairModelMethod, repair_baseline
 from evaluation.report import summarise, write_report
 from evaluation.runner import run_methods
+from restore import checkpoint
 from restore.errors import RestoreError
+from restore.tasks.repair import model_knows
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,6 @@ def resolve_device(device: str) -> str:
 def load_model_for_evaluation(spec: str, device: str):
     """``spec``: a model file, ``default`` (the shipped model), ``random`` (untrained tiny) or
     ``none`` (no model: baselines only)."""
-    from restore import checkpoint
-
     if spec == "none":
         return None
     if spec == "random":
@@ -126,8 +126,6 @@ def _meta(model, plan: Plan, steps: Sequence[int], device: str, via: str, corpus
 
 def _repair_methods(task: str, model, steps, seed: int, device: str) -> dict:
     """Declip / declick methods: the model only where it knows the task."""
-    from restore.tasks.repair import model_knows
-
     named = {}
     if model is not None and model_knows(model, task):
         for count in steps:

@@ -9,19 +9,19 @@ from ``index.html``.
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from evaluation.cases import Case
-from evaluation.report import DB_METRICS, write_text_atomic
+from evaluation.report import DB_METRICS
 from evaluation.runner import Results
 from restore import io
 from restore.classical import sinc_upsample
 from restore.config import MODEL_RATE
 from restore.errors import RestoreError
+from restore.io.atomic import write_text, write_with
 
 EXCERPT_MARGIN_SECONDS = 0.75  # audio kept on each side of a gap or bridge in the excerpts
 SINGLE_COLUMN_PANELS = 5  # more spectrograms than this are drawn in two columns
@@ -70,10 +70,8 @@ def _spectrogram_png(path: Path, panels: list[tuple[str, np.ndarray]], title: st
     for axis in axes[-1]:
         axis.set_xlabel("seconds into excerpt")
     figure.tight_layout()
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(temporary, dpi=80)
+    write_with(path, lambda temp: figure.savefig(temp, dpi=80, format="png"))
     plt.close(figure)
-    os.replace(temporary, path)
 
 
 def write_examples(results: Results, out_dir: Path) -> list[dict[str, Any]]:
@@ -143,4 +141,4 @@ def index_html(results: Results, entries: list[dict[str, Any]], meta: dict[str, 
 def write_listening_page(results: Results, out_dir: Path, meta: dict[str, Any]) -> Path:
     """Write the examples and ``index.html`` into ``out_dir``; return the page's path."""
     entries = write_examples(results, out_dir)
-    return write_text_atomic(out_dir / "index.html", index_html(results, entries, meta))
+    return write_text(out_dir / "index.html", index_html(results, entries, meta))

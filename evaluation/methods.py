@@ -17,7 +17,9 @@ import torch
 import restore
 from evaluation.cases import Case
 from restore import classical
+from restore.checkpoint import LoadedModel
 from restore.config import MODEL_RATE, TASK_ID
+from restore.diffusion import generate
 
 Method = Callable[[Case], np.ndarray]
 
@@ -73,7 +75,7 @@ def has_task_api() -> bool:
 class ModelMethod:
     """The diffusion model at ``steps`` sampler steps; the noise seed is fixed per case."""
 
-    model: object  # restore.checkpoint.LoadedModel
+    model: LoadedModel
     steps: int
     seed: int = 0
     device: str = "cpu"
@@ -101,8 +103,6 @@ class ModelMethod:
         return np.concatenate([a, bridge, b], axis=1)
 
     def _through_generate(self, case: Case) -> np.ndarray:
-        from restore.diffusion import generate
-
         if case.task == "bandwidth":
             degraded = classical.sinc_upsample(case.degraded, case.input_rate, MODEL_RATE)
             mask = np.ones_like(degraded)
@@ -113,7 +113,7 @@ class ModelMethod:
         device = torch.device(self.device)
         generator = torch.Generator(device).manual_seed(self.seed)
         output = generate(
-            self.model,
+            self.model.denoiser,
             torch.from_numpy(np.ascontiguousarray(degraded))[:, None].to(device),
             torch.from_numpy(np.ascontiguousarray(mask))[:, None].to(device),
             torch.full((channels,), TASK_ID[case.task], dtype=torch.long, device=device),

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 from evaluation.bars import bars_markdown, check_bars
 from evaluation.runner import DB_METRICS, SIGNED_METRICS, TASK_METRICS, Results
+from restore.io.atomic import write_text
 
 
 def is_model(method: str) -> bool:
@@ -144,23 +144,12 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_text(text)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
-
-
 def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     """Write ``report.json`` (strict JSON) and ``report.md`` into ``out_dir``, atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(json_safe(report), indent=1, allow_nan=False) + "\n"
-    json_path = write_text_atomic(out_dir / "report.json", text)
-    md_path = write_text_atomic(out_dir / "report.md", markdown(report) + "\n")
+    json_path = write_text(out_dir / "report.json", text)
+    md_path = write_text(out_dir / "report.md", markdown(report) + "\n")
     return json_path, md_path
 
 

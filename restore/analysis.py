@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyloudnorm
 from scipy import ndimage, signal
 
+from restore import io
 from restore.cutoff import BandwidthEstimate, SpectrumStats, estimate_bandwidth
 from restore.dropouts import Reader, interrupts_programme
 
@@ -243,14 +245,13 @@ class Analyzer:
         return drops
 
 
-def analyze_blocks(path, *, block_seconds: float = 10.0,
-                   callback: Callable[[int, int], None] | None = None):
+def analyze_blocks(path: str | Path, *, block_seconds: float = 10.0,
+                   callback: Callable[[int, int], None] | None = None
+                   ) -> tuple[io.AudioInfo, Analyzer]:
     """``(AudioInfo, Analyzer)`` of a whole file, read block by block (bounded memory).
 
     ``callback(frames_done, frames_total)`` is called after each block.
     """
-    from restore import io  # the file boundary; the array functions above need no files
-
     info = io.read_info(path)
     analyzer = Analyzer(info.sample_rate, info.channels)
     block_frames = max(4096, int(block_seconds * info.sample_rate))
@@ -261,17 +262,15 @@ def analyze_blocks(path, *, block_seconds: float = 10.0,
     return info, analyzer
 
 
-def file_reader(path) -> Reader:
+def file_reader(path: str | Path) -> Reader:
     """``read(start, length) -> [channels, length]`` frames of a file (for the dropout check)."""
-    from restore import io
-
     def read(start: int, length: int) -> np.ndarray:
         return io.load(path, start, length)[0]
 
     return read
 
 
-def analyze_file(path, *, block_seconds: float = 10.0,
+def analyze_file(path: str | Path, *, block_seconds: float = 10.0,
                  callback: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """All measurements of one file, read block by block (bounded memory).
 

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -26,6 +23,7 @@ from safetensors.torch import save_file
 from restore.config import MODEL_RATE, TASKS, DiffusionConfig, ModelConfig, from_dict, to_dict
 from restore.diffusion.denoiser import Denoiser
 from restore.errors import ModelError
+from restore.io.atomic import write_with
 from restore.model import UNet1d
 
 FORMAT_NAME = "restore-model"
@@ -93,25 +91,6 @@ def random_model(
     return LoadedModel(denoiser, config, diffusion, card, "", f"random-{seed}", MODEL_RATE)
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(temp_path)`` on a temp file beside ``path``, fsync, then rename into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    temp = Path(temp_name)
-    try:
-        write(temp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
-        with open(temp, "rb") as stream:
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-
-
 def save_model(
     path: str | Path,
     denoiser: Denoiser,
@@ -146,9 +125,9 @@ def save_model(
         "diffusion_config": json.dumps(to_dict(denoiser.config)),
         "card": json.dumps(card),
     }
-    atomic_write(path, lambda temp: save_file(tensors, str(temp), metadata=metadata))
+    write_with(path, lambda temp: save_file(tensors, str(temp), metadata=metadata))
     card_text = json.dumps(card, indent=2) + "\n"
-    atomic_write(path.with_suffix(".json"), lambda temp: temp.write_text(card_text))
+    write_with(path.with_suffix(".json"), lambda temp: temp.write_text(card_text))
     return path
 
 

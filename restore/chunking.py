@@ -132,6 +132,17 @@ class WindowBatch:
 Process = Callable[[WindowBatch], torch.Tensor]
 
 
+def take(read: Callable[[int, int], np.ndarray], frames: int, channels: int, start: int,
+         length: int, dtype: np.dtype | type = np.float32) -> np.ndarray:
+    """Frames ``[start, start + length)`` of audio ``frames`` long as ``[channels, length]``,
+    zeros outside it; ``read(first, count)`` returns frames inside it."""
+    out = np.zeros((channels, length), dtype=dtype)
+    low, high = max(start, 0), min(start + length, frames)
+    if high > low:
+        out[:, low - start:high - start] = read(low, high - low)
+    return out
+
+
 class InputBuffer:
     """A sliding view of a block stream: padded slices by absolute position, bounded memory."""
 
@@ -157,11 +168,9 @@ class InputBuffer:
     def take(self, start: int, length: int) -> np.ndarray:
         """Samples ``[start, start + length)`` as ``[channels, length]``, zero outside the file."""
         self._fill_to(start + length)
-        out = np.zeros((self.channels, length), dtype=np.float32)
-        low, high = max(start, 0), min(start + length, self.frames)
-        if high > low:
-            out[:, low - start:high - start] = self._data[:, low - self._offset:high - self._offset]
-        return out
+        return take(lambda first, count: self._data[:, first - self._offset:
+                                                     first - self._offset + count],
+                    self.frames, self.channels, start, length)
 
     def discard_before(self, position: int) -> None:
         """Forget samples before ``position`` (they will not be asked for again)."""
@@ -295,3 +304,26 @@ def blend_windows(
             span[:, low:high] = values[:, low - (position - origin):high - (position - origin)]
     windows = torch.stack([span[:, offset:offset + length] for offset in offsets])
     return windows, span
+
+
+@dataclass(frozen=True)
+class WindowAgreement:
+    """The projection that makes a batch of windows agree at every sampler step.
+
+    Items ``[batch * components, 1, length]`` (component-major per window, as
+    :meth:`restore.tasks.sampler.Sampler.fill` lays them out) are regrouped into windows and
+    blended by :func:`blend_windows` with ``starts``, ``plan``, ``up / down`` and ``head``.
+    """
+
+    starts: list[int]
+    plan: WindowPlan
+    up: int
+    down: int
+    components: int
+    head: tuple[int, torch.Tensor] | None = None
+
+    def __call__(self, estimate: torch.Tensor) -> torch.Tensor:
+        windows = estimate.reshape(-1, self.components, estimate.shape[-1])
+        head = None if self.head is None else (self.head[0], self.head[1].to(windows))
+        blended = blend_windows(windows, self.starts, self.plan, self.up, self.down, head)[0]
+        return blended.reshape(estimate.shape).to(estimate.dtype)

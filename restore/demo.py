@@ -16,6 +16,9 @@ from pathlib import Path
 
 import click
 
+from restore.checkpoint import default_model_path
+from restore.cli import cli
+
 OUTPUT_FOLDER = Path("demo_out")
 
 
@@ -24,8 +27,6 @@ def example_path() -> Path:
 
 
 def has_default_model() -> bool:
-    from restore.checkpoint import default_model_path
-
     return default_model_path().is_file()
 
 
@@ -43,8 +44,6 @@ def commands(example: Path, folder: Path, method: str) -> list[list[str]]:
 
 def main(folder: Path = OUTPUT_FOLDER, method: str | None = None) -> int:
     """Run the demo into ``folder``; ``method`` None: diffusion when a default model ships."""
-    from restore.cli import cli
-
     method = method or ("auto" if has_default_model() else "classical")
     if not has_default_model():
         click.echo("restore demo: no trained model is installed (restore/models/"

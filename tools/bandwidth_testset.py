@@ -1,7 +1,7 @@
 """Build the bandwidth-estimator test set and print its error table (docs/io.md).
 
-    python tools/bandwidth_testset.py build DIR     # sources and degraded files, manifest.json
-    python tools/bandwidth_testset.py table DIR [--old COMMIT]   # markdown error table
+    python -m tools.bandwidth_testset build DIR     # sources and degraded files, manifest.json
+    python -m tools.bandwidth_testset table DIR [--old COMMIT]   # markdown error table
 
 Sources, all from this machine's Debian packages or synthesised: music21 melodies rendered by
 FluidSynth (FluidR3_GM and TimGM6mb SoundFonts) on soft instruments; espeak-ng and festival
@@ -31,10 +31,9 @@ import numpy as np
 import soundfile as sf
 from scipy import ndimage, signal
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from restore.cutoff import estimate_bandwidth
 
-from restore.cutoff import estimate_bandwidth  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 RATE = 48_000
 FONTS = {"fluidr3": "/usr/share/sounds/sf2/FluidR3_GM.sf2",

@@ -1,6 +1,6 @@
 """Does ``--detect`` leave pauses alone and still find dropouts? (docs/usage.md, issue 16)
 
-    python tools/detect_checks.py DIR [--old COMMIT]
+    python -m tools.detect_checks DIR [--old COMMIT]
 
 Material: espeak-ng speech (two sentences, 22.05 kHz) and FluidSynth piano and flute melodies
 with rests (48 kHz), each with its pauses gated 40 dB below the peak (5 ms frames, 20 ms hold)
@@ -14,19 +14,15 @@ from __future__ import annotations
 
 import argparse
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from restore.analysis import find_dropouts
+from tools.bandwidth_testset import old_estimator, render
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
-
-from bandwidth_testset import old_estimator, render  # noqa: E402
-
-from restore.analysis import find_dropouts  # noqa: E402
 
 SENTENCES = ("The archive holds recordings of speech and music. Some of them were made on tape, "
              "others on lacquer discs, and a few on wire. Each one is catalogued and copied.",

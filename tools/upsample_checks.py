@@ -1,8 +1,8 @@
 """Measure issue 16's upsampling bars on the bandwidth test set (docs/io.md).
 
-    python tools/bandwidth_testset.py build DIR        # first
-    python tools/upsample_checks.py below DIR --steps 2   # LSD below 0.9 x the input's Nyquist
-    python tools/upsample_checks.py codecs DIR         # MP3/AAC: generated band vs the decode
+    python -m tools.bandwidth_testset build DIR        # first
+    python -m tools.upsample_checks below DIR --steps 2   # LSD below 0.9 x the input's Nyquist
+    python -m tools.upsample_checks codecs DIR         # MP3/AAC: generated band vs the decode
 
 ``below``: each source (renders, sonic-pi samples, game music) is cut to SECONDS, resampled
 down to 8, 16 and 22.05 kHz (sox, very high quality), upsampled back to the source's rate by
@@ -26,20 +26,19 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import restore
+from evaluation.metrics import cutoff_bin, lsd_per_frame
+from restore.checkpoint import load_model
+from restore.cutoff import estimate_bandwidth
+from restore.tasks.bandwidth import band_plan
 
-import restore  # noqa: E402
-from evaluation.metrics import cutoff_bin, lsd_per_frame  # noqa: E402
-from restore.checkpoint import load_model  # noqa: E402
-from restore.cutoff import estimate_bandwidth  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SECONDS = 4.0
 START_SECONDS = 1.0
@@ -97,8 +96,6 @@ def below(folder: Path, model, steps: int | None, only: list[str] | None = None,
 
 def codecs(folder: Path, model, steps: int | None, first: int = 0) -> None:
     entries = json.loads((folder / "manifest.json").read_text())
-    from restore.tasks.upsample import band_plan
-
     print("| decode | estimated cutoff | level below it | LSD above it: decode | model | ratio "
           "| by default |")
     print("| --- | --- | --- | --- | --- | --- | --- |")

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import scipy.signal
 import torch
+import torchaudio.functional as taf
 
 from data_prep.degradations import _random
 from restore import dsp
@@ -171,8 +172,6 @@ def resample_down_up(
 def _down_up(audio: torch.Tensor, rate: int, low_rate: int, cheap: bool) -> torch.Tensor:
     length = audio.shape[-1]
     if cheap:
-        import torchaudio.functional as taf
-
         gcd = math.gcd(rate, low_rate)
         down = taf.resample(audio, rate // gcd, low_rate // gcd, **CHEAP_RESAMPLER)
         up = taf.resample(down, low_rate // gcd, rate // gcd, **CHEAP_RESAMPLER)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import soundfile
 import torch
 
 from data_prep.degradations import _random
@@ -24,8 +25,6 @@ EDGE_LEVEL = 1e-4  # the reported band edge: energy above it is below -40 dB of 
 def encode_decode(samples: np.ndarray, rate: int, codec: int, level: float) -> np.ndarray:
     """Round trip of mono float32 ``[frames]`` through codec ``codec`` (index in
     :data:`CODECS`) at ``rate`` Hz and compression ``level``; same length out."""
-    import soundfile
-
     container, subtype = CODECS[codec]
     buffer = io.BytesIO()
     soundfile.write(buffer, samples, rate, format=container, subtype=subtype,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from data_prep.processing import to_model_rate
 from data_prep.sources import (
     Track,
     package_files,
@@ -58,8 +59,6 @@ def module_tracks(seed: int = 0, limit: int | None = None) -> list[Track]:
 
 def _sample_group(paths: tuple[Path, ...], seed: int) -> tuple[np.ndarray, int]:
     """Concatenate one-shot samples with random pauses (0.05 to 0.6 s) at 48 kHz."""
-    from data_prep.processing import to_model_rate
-
     rng = np.random.default_rng(seed)
     pieces = []
     for path in paths:

@@ -23,8 +23,8 @@ from tqdm import tqdm
 from restore.cli import workers
 from restore.errors import RestoreError
 from restore.io import READABLE_EXTENSIONS, check_output_path
-from restore.io_format import CONTAINER_BY_EXTENSION
-from restore.sidecar import sidecar_path
+from restore.io.formats import CONTAINER_BY_EXTENSION
+from restore.io.sidecar import sidecar_path
 
 # Extensions picked up when a folder is given: everything libsndfile or PyAV reads.
 AUDIO_EXTENSIONS: tuple[str, ...] = READABLE_EXTENSIONS

@@ -10,7 +10,6 @@ from typing import Any
 import click
 
 from restore import io
-from restore.atomic import StagedFiles, write_bytes
 from restore.cli import cli
 from restore.cli.batch import (
     InputItem,
@@ -27,7 +26,8 @@ from restore.cli.batch import (
 )
 from restore.errors import RestoreError
 from restore.io import check_output_path
-from restore.sidecar import write_sidecar
+from restore.io.atomic import StagedFiles, write_bytes
+from restore.io.sidecar import write_sidecar
 
 CONVERT_BLOCK_FRAMES = 1 << 16  # frames per read/write block: memory is bounded by this
 
@@ -77,7 +77,7 @@ def render(report: dict[str, Any]) -> str:
         tags = ", ".join(f"{key}={value!r}" for key, value in sorted(report["metadata"].items()))
         lines.insert(3, f"  tags       {tags}")
     if "clicks" in report:  # issue 12: clip levels and clicks, after the clipped share
-        from restore.tasks.repair_files import damage_lines
+        from restore.tasks.repair import damage_lines
 
         lines[-1:-1] = damage_lines(report)
     lines += [f"             {format_time(item['start'])} - {format_time(item['end'])}"
@@ -88,10 +88,11 @@ def render(report: dict[str, Any]) -> str:
 
 
 def _damage(path: Path) -> dict[str, Any]:
-    """Clip levels, share of samples at them, click count (restore.tasks.repair_files)."""
-    from restore.tasks.repair_files import damage_report
+    """Clip levels, share of samples at them, click count (restore.tasks.repair)."""
+    from restore.tasks.repair import damage_report  # torch: imported only when asked
+    from restore.tasks.source import FileSource
 
-    return damage_report(path)
+    return damage_report(FileSource(path))
 
 
 def labels_text(report: dict[str, Any]) -> str:

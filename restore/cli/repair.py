@@ -8,23 +8,24 @@ the input's, bit for bit.
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from restore.atomic import StagedFiles
+from restore.checkpoint import default_model_path
+from restore.classical.clip_detect import fixed_levels
 from restore.cli import cli
-from restore.cli.batch import (
-    InputItem,
-    collect_inputs,
-    plan_outputs,
-    recursive_option,
-    run_batch,
-    select_shard,
-    shard_option,
-)
+from restore.cli.batch import InputItem, recursive_option, shard_option
 from restore.cli.restoration import Job, _parameters, labels_for, model_options
+from restore.tasks.repair import (
+    RepairPlan,
+    check_model_knows,
+    repair,
+    repair_method,
+    scan_clipping,
+)
+from restore.tasks.source import FileSink, FileSource
 
 DEFAULT_SUFFIX = {"declick": "_declicked", "declip": "_declipped"}  # names beside the input
 
@@ -39,55 +40,35 @@ class RepairJob(Job):
 
     @property
     def method(self) -> str:
-        from restore.tasks.repair import repair_method
-
         return repair_method(self.parameters["method"], self.task)
 
     def check_model(self) -> None:
         """One clear error before any file is touched when the model lacks the task."""
-        if self.method != "diffusion":
-            return
-        from restore.checkpoint import default_model_path
-        from restore.tasks.repair import check_model_knows
+        if self.method == "diffusion":
+            path = self.parameters["model"] or default_model_path()
+            check_model_knows(self.options().model, self.task, path)
 
-        path = self.parameters["model"] or default_model_path()
-        check_model_knows(self.model(), self.task, path)
+    def run_all(self, ctx: click.Context, inputs: tuple[Path, ...], recursive: bool,
+                shard: tuple[int, int] | None, options: dict,
+                make_plan: Callable[[FileSource], RepairPlan]) -> None:
+        """Repair every input of this shard with ``make_plan(source)``."""
+        self.check_model()
 
-    def run(self, item: InputItem, output: Path, plan, labels: Path | None) -> None:
-        from restore.tasks.repair_files import repair_file
+        def process(item: InputItem, output: Path, several: bool) -> None:
+            def work(sinks: list[FileSink], progress: Callable[[dict], None]) -> tuple[list, None]:
+                source = FileSource(item.path)
+                return repair(source, sinks[0], make_plan(source), options=self.options(),
+                              callback=progress), None
 
-        started = time.perf_counter()
-        bar, advance = self.bar(item.path.name)
-        with bar, StagedFiles() as staging:
-            result = repair_file(item.path, output, plan, sampling=self.sampling(),
-                                 batch_size=self.batch_size,
-                                 writer_options=self.writer_options(staging), callback=advance)
-            self.finish(output, [item.path], result.regions, started, labels, staging=staging)
-        if result.over_full_scale:
-            click.echo(f"restore: warning: {output}: {result.over_full_scale} restored samples "
-                       "exceed full scale and were limited to it; write --subtype FLOAT to keep "
-                       "them", err=True)
+            for sink in self.produce([item.path], [output],
+                                     labels_for(options["mark_labels"], item, several), work):
+                if sink.over_full_scale:
+                    click.echo(f"restore: warning: {output}: {sink.over_full_scale} restored "
+                               "samples exceed full scale and were limited to it; write "
+                               "--subtype FLOAT to keep them", err=True)
 
-
-def _run(ctx: click.Context, job: RepairJob, inputs, recursive: bool, shard, options: dict,
-         make_plan) -> None:
-    items = collect_inputs(inputs, recursive)
-    several = len(items) > 1  # decided before sharding: every shard maps outputs alike
-    planned = dict(zip(items, plan_outputs(items, options["output"],
-                                           default_suffix=DEFAULT_SUFFIX[job.task]),
-                       strict=True))
-    shard_items = select_shard(items, shard)
-    job.check_model()
-
-    def process(item: InputItem) -> None:
-        output = planned[item]
-        if job.check([output], [item.path]):
-            return
-        job.run(item, output, make_plan(item), labels_for(options["mark_labels"], item,
-                                                          several))
-
-    ctx.exit(run_batch(shard_items, process, quiet=job.quiet,
-                       of_total=len(items) if shard else None))
+        self.run_each(ctx, inputs, recursive, shard, options["output"],
+                      DEFAULT_SUFFIX[self.task], process)
 
 
 @cli.command()
@@ -102,11 +83,9 @@ def _run(ctx: click.Context, job: RepairJob, inputs, recursive: bool, shard, opt
 @click.pass_context
 def declick(ctx: click.Context, inputs, sensitivity, recursive, shard, **options) -> None:
     """Find clicks and crackle in INPUTS and re-estimate those samples; the rest is kept."""
-    from restore.tasks.repair import RepairPlan
-
     job = RepairJob(ctx, "declick", {**_parameters(options), "sensitivity": sensitivity})
-    _run(ctx, job, inputs, recursive, shard, options,
-         lambda _item: RepairPlan("declick", job.method, sensitivity=sensitivity))
+    job.run_all(ctx, inputs, recursive, shard, options,
+                lambda _source: RepairPlan("declick", job.method, sensitivity=sensitivity))
 
 
 def _parse_level(value: str) -> float | None:
@@ -133,22 +112,14 @@ def _parse_level(value: str) -> float | None:
 def declip(ctx: click.Context, inputs, level_text, recursive, shard, **options) -> None:
     """Find hard clipping in INPUTS and re-estimate the clipped samples (same sign, at least the
     clip level); unclipped samples are kept exactly."""
-    from restore import io
-    from restore.classical.clip_detect import fixed_levels
-    from restore.tasks.repair import RepairPlan
-    from restore.tasks.repair_files import scan_clipping
-
     level = _parse_level(level_text)
     job = RepairJob(ctx, "declip", {**_parameters(options), "level": level_text})
 
-    def make_plan(item: InputItem) -> RepairPlan:
-        if level is None:
-            levels = scan_clipping(item.path)
-        else:
-            levels = fixed_levels(io.read_info(item.path).channels, level)
+    def make_plan(source: FileSource) -> RepairPlan:
+        levels = (scan_clipping(source) if level is None
+                  else fixed_levels(source.channels, level))
         if not any(channel.clipped for channel in levels) and not job.quiet:
-            click.echo(f"{item.path}: no hard clipping found", err=True)
+            click.echo(f"{source.path}: no hard clipping found", err=True)
         return RepairPlan("declip", job.method, levels=levels)
 
-    _run(ctx, job, inputs, recursive, shard, options, make_plan)
-
+    job.run_all(ctx, inputs, recursive, shard, options, make_plan)

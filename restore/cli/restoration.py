@@ -1,4 +1,8 @@
-"""``restore inpaint | upsample | transition``: a thin layer over :mod:`restore.tasks.files`.
+"""``restore inpaint | upsample | transition``: a thin layer over the task pipelines.
+
+The commands parse and report; the work is the same pipeline the Python API runs
+(:mod:`restore.tasks`), over file sources and sinks (:mod:`restore.tasks.source`) instead of
+arrays.
 
 Every command takes many inputs and folders (``--recursive``), mirrors the input tree in an
 output folder, skips finished outputs with ``--skip-existing``, keeps going when one file fails,
@@ -9,12 +13,12 @@ write those regions as an Audacity label track (``--mark-labels``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import click
 
-from restore.atomic import StagedFiles
+from restore.analysis import analyze_blocks, file_reader
 from restore.cli import cli
 from restore.cli.batch import (
     InputItem,
@@ -34,7 +38,18 @@ from restore.cli.batch import (
     shard_option,
     subtype_option,
 )
+from restore.diffusion.precision import resolved_name
 from restore.errors import RestoreError
+from restore.io import check_output_path
+from restore.io.atomic import StagedFiles
+from restore.io.sidecar import write_sidecar
+from restore.tasks import inpaint as inpaint_task
+from restore.tasks import transition as transition_task
+from restore.tasks.bandwidth import extend_bandwidth
+from restore.tasks.gaps import parse_gap, read_labels, write_labels
+from restore.tasks.provenance import Region, label_rows
+from restore.tasks.sampler import SamplingOptions, task_method
+from restore.tasks.source import FileSink, FileSource
 
 SEED_MAX = 2**63 - 1  # torch seeds are 64-bit; SEED + variant must stay below 2**64
 
@@ -81,89 +96,55 @@ def model_options(function: Callable) -> Callable:
 
 
 class Job:
-    """What the commands share: lazy model loading, seeding, sidecars, labels, progress."""
+    """What the commands share: the sampling options (the model loaded once), sidecars,
+    labels, progress."""
 
     def __init__(self, ctx: click.Context, command: str, parameters: dict) -> None:
         self.quiet = bool(ctx.obj and ctx.obj.get("quiet"))
         self.command, self.parameters = command, parameters
         self.skip_existing = bool(ctx.params.get("skip_existing"))
-        self._model = None
+        self._loaded: SamplingOptions | None = None
         if self.method != "classical":
             require_device(parameters["device"])
 
     @property
     def method(self) -> str:
-        from restore.tasks.runner import task_method
-
         return task_method(self.parameters["method"], self.command.removeprefix("restore "))
 
-    def model(self):
-        if self._model is None:
-            from restore.tasks.runner import resolve_device, resolve_model
-
-            path = self.parameters["model"]
-            self._model = resolve_model(path, resolve_device(self.parameters["device"]))
-        return self._model
-
-    def sampling(self, variant: int = 0, callback=None):
-        """A fresh seeded sampler per file and variant, so results do not depend on order."""
+    def options(self) -> SamplingOptions:
+        """The run's sampling options; the model is loaded on the first call that needs it."""
+        if self._loaded is not None:
+            return self._loaded
+        keys = ("model", "steps", "seed", "device", "precision", "compile", "batch_size")
+        options = SamplingOptions(**{key: self.parameters[key] for key in keys})
         if self.method == "classical":
-            return None
-        from restore.tasks.runner import Sampling
+            return options
+        self._loaded = options.loaded()
+        return self._loaded
 
-        model = self.model()
-        return Sampling.create(model, steps=self.parameters["steps"],
-                               seed=self.parameters["seed"] + variant,
-                               device=next(model.denoiser.parameters()).device, callback=callback,
-                               precision=self.parameters["precision"],
-                               compile=self.parameters["compile"])
+    def writer_options(self, staging: StagedFiles) -> dict:
+        """AudioWriter options; outputs are staged and renamed together with their sidecars by
+        :meth:`finish`."""
+        return {"subtype": self.parameters["subtype"], "overwrite": self.parameters["overwrite"],
+                "history": f"{self.command} (restore, method={self.method})",
+                "widen_8_bit": True, "staging": staging}
 
-    @property
-    def batch_size(self) -> int:
-        """``--batch-size``, or the default of the device the model runs on."""
-        from restore.tasks.runner import resolve_batch_size
-
-        device = None if self.method == "classical" else self.parameters["device"]
-        return resolve_batch_size(self.parameters["batch_size"], device)
-
-    def writer_options(self, staging: StagedFiles | None = None) -> dict:
-        """AudioWriter options. With ``staging`` (always, in these commands) outputs are staged
-        and renamed together with their sidecars by :meth:`finish`."""
-        options = {"subtype": self.parameters["subtype"],
-                   "overwrite": self.parameters["overwrite"],
-                   "history": f"{self.command} (restore, method={self.method})",
-                   "widen_8_bit": True}
-        return options if staging is None else {**options, "staging": staging}
-
-    def check(self, outputs: list[Path], inputs: list[Path]) -> bool:
-        """Before any work: True to skip complete outputs; refuses outputs it may not write."""
-        return check_outputs(outputs, inputs, skip_existing=self.skip_existing,
-                             overwrite=self.parameters["overwrite"], quiet=self.quiet)
-
-    def finish(self, output: Path, inputs: list[Path], regions: list[dict], started: float,
+    def finish(self, output: Path, inputs: list[Path], regions: list[Region], started: float,
                labels: Path | None, level: dict | None = None, *,
-               staging: StagedFiles | None = None) -> None:
-        """Write the output's sidecar and report; a staged output (``staging``) and its sidecar
-        are renamed into place together here."""
-        from restore.io import check_output_path
-        from restore.sidecar import write_sidecar
-        from restore.tasks.gaps import write_labels
-        from restore.tasks.provenance import label_rows
-
+               staging: StagedFiles) -> None:
+        """Write the output's sidecar, rename the staged output and its sidecar into place
+        together, write the labels, report."""
         model = None
-        if self._model is not None:
-            from restore.diffusion.precision import resolved_name
-
-            device = next(self._model.denoiser.parameters()).device
-            model = {"id": self._model.model_id, "sha256": self._model.sha256,
-                     "card": self._model.card, "device": str(device),
+        if self._loaded is not None:
+            loaded, device = self._loaded.model, self._loaded.model.device
+            model = {"id": loaded.model_id, "sha256": loaded.sha256, "card": loaded.card,
+                     "device": str(device),
                      "precision": resolved_name(self.parameters["precision"], device)}
         sidecar = write_sidecar(output, command=command_line(), parameters=self.parameters,
                                 inputs=[str(path) for path in inputs], model=model,
                                 timings={"total": round(time.perf_counter() - started, 3)},
                                 generated_regions=regions, level=level, staging=staging)
-        if staging is not None:
-            staging.commit(output, sidecar)
+        staging.commit(output, sidecar)
         if labels is not None:
             check_output_path(labels, inputs, self.parameters["overwrite"])
             write_labels(labels, label_rows(regions))
@@ -177,15 +158,43 @@ class Job:
             click.echo(f"{inputs[0]} -> {output} ({len(regions)} generated "
                        f"region{'s' if len(regions) != 1 else ''}{gain})")
 
-    def bar(self, name: str):
-        """A progress bar over windows and the callback that advances it."""
-        bar = progress(total=None, desc=name, quiet=self.quiet, unit="window")
+    def produce(self, inputs: list[Path], outputs: list[Path], labels: Path | None,
+                work: Callable[[list[FileSink], Callable[[dict], None]],
+                               tuple[list[Region], dict | None]]) -> list[FileSink]:
+        """Unless the outputs are complete and skipped (or refused, before any work):
+        ``work(sinks, progress) -> (regions, level)`` into staged sinks for ``outputs`` with a
+        progress bar over windows, then each output's sidecar (``labels`` with the first).
+        Returns the sinks (none when skipped)."""
+        if check_outputs(outputs, inputs, skip_existing=self.skip_existing,
+                         overwrite=self.parameters["overwrite"], quiet=self.quiet):
+            return []
+        started = time.perf_counter()
+        bar = progress(total=None, desc=inputs[0].name, quiet=self.quiet, unit="window")
 
         def advance(event: dict) -> None:
             bar.total = event["windows"]
             bar.update(event["windows_done"] - bar.n)
 
-        return bar, advance
+        with bar, StagedFiles() as staging:
+            sinks = [FileSink(path, **self.writer_options(staging)) for path in outputs]
+            regions, level = work(sinks, advance)
+            for index, path in enumerate(outputs):  # every variant fills the same regions
+                self.finish(path, inputs, regions, started, labels if index == 0 else None,
+                            level, staging=staging)
+        return sinks
+
+    def run_each(self, ctx: click.Context, inputs: Iterable[Path], recursive: bool,
+                 shard: tuple[int, int] | None, output: Path | None, default_suffix: str,
+                 work: Callable[[InputItem, Path, bool], None]) -> None:
+        """``work(item, output, several)`` for every input of this shard, outputs planned for
+        all inputs first; exits with :func:`run_batch`'s code."""
+        items = collect_inputs(inputs, recursive)
+        several = len(items) > 1  # decided before sharding: every shard maps outputs alike
+        planned = dict(zip(items, plan_outputs(items, output, default_suffix=default_suffix),
+                           strict=True))
+        ctx.exit(run_batch(select_shard(items, shard),
+                           lambda item: work(item, planned[item], several), quiet=self.quiet,
+                           of_total=len(items) if shard else None))
 
 
 def labels_for(labels: Path | None, item: InputItem, several: bool) -> Path | None:
@@ -206,10 +215,7 @@ def _variant_paths(output: Path, variants: int) -> list[Path]:
 
 def _gaps_for(item: InputItem, gap_values: tuple[str, ...], gaps_file: Path | None,
               detect: bool, write_labels_to: Path | None, several: bool,
-              overwrite: bool) -> list:
-    from restore.io import check_output_path
-    from restore.tasks.gaps import parse_gap, read_labels, write_labels
-
+              overwrite: bool) -> list[tuple[float, float]]:
     gaps = []
     for value in gap_values:
         try:
@@ -224,19 +230,13 @@ def _gaps_for(item: InputItem, gap_values: tuple[str, ...], gaps_file: Path | No
                 label_file = label_file.with_name(f"{item.relative.stem}.txt")
         gaps += read_labels(label_file)
     if detect:
-        found = _detect(item.path)
+        found = analyze_blocks(item.path)[1].dropouts(read=file_reader(item.path))
         if write_labels_to is not None:
             target = labels_for(write_labels_to, item, several)
             check_output_path(target, [item.path], overwrite)
             write_labels(target, [(start, end, "dropout") for start, end in found])
         gaps += found
     return gaps
-
-
-def _detect(path: Path) -> list[tuple[float, float]]:
-    from restore.analysis import analyze_blocks, file_reader
-
-    return analyze_blocks(path)[1].dropouts(read=file_reader(path))
 
 
 @cli.command()
@@ -264,34 +264,18 @@ def inpaint(ctx: click.Context, inputs, gap_values, gaps_file, detect, write_lab
         raise click.UsageError("give the gaps: --gap START:END, --gaps LABELS.txt or --detect")
     job = Job(ctx, "restore inpaint", {**_parameters(options), "variants": variants,
                                        "gaps": list(gap_values), "detect": detect})
-    items = collect_inputs(inputs, recursive)
-    several = len(items) > 1  # decided before sharding: every shard maps outputs alike
-    planned = dict(zip(items, plan_outputs(items, options["output"],
-                                           default_suffix="_inpainted"), strict=True))
-    shard_items = select_shard(items, shard)
 
-    def process(item: InputItem) -> None:
-        from restore.tasks.files import inpaint_file
+    def process(item: InputItem, output: Path, several: bool) -> None:
+        def work(sinks: list[FileSink], progress: Callable[[dict], None]) -> tuple[list, None]:
+            gaps = _gaps_for(item, gap_values, gaps_file, detect, write_labels, several,
+                             options["overwrite"])
+            return inpaint_task.inpaint(FileSource(item.path), sinks, gaps, method=job.method,
+                                        options=job.options(), callback=progress), None
 
-        outputs = _variant_paths(planned[item], variants)
-        if job.check(outputs, [item.path]):
-            return
-        started = time.perf_counter()
-        gaps = _gaps_for(item, gap_values, gaps_file, detect, write_labels, several,
-                         options["overwrite"])
-        bar, advance = job.bar(item.path.name)
-        with bar, StagedFiles() as staging:
-            regions = inpaint_file(item.path, outputs, gaps, method=job.method,
-                                   sampling_for=lambda variant: job.sampling(variant),
-                                   batch_size=job.batch_size,
-                                   writer_options=job.writer_options(staging), callback=advance)
-            labels = labels_for(options["mark_labels"], item, several)
-            for index, output in enumerate(outputs):  # every variant fills the same regions
-                job.finish(output, [item.path], regions, started,
-                           labels if index == 0 else None, staging=staging)
+        job.produce([item.path], _variant_paths(output, variants),
+                    labels_for(options["mark_labels"], item, several), work)
 
-    ctx.exit(run_batch(shard_items, process, quiet=job.quiet,
-                       of_total=len(items) if shard else None))
+    job.run_each(ctx, inputs, recursive, shard, options["output"], "_inpainted", process)
 
 
 def _parameters(options: dict) -> dict:
@@ -316,32 +300,14 @@ def _parameters(options: dict) -> dict:
 def upsample(ctx: click.Context, inputs, rate, cutoff, recursive, shard, **options) -> None:
     """Extend the bandwidth of INPUTS to --rate; the band the input has is kept."""
     job = Job(ctx, "restore upsample", {**_parameters(options), "rate": rate, "cutoff": cutoff})
-    items = collect_inputs(inputs, recursive)
-    several = len(items) > 1  # decided before sharding: every shard maps outputs alike
-    planned = dict(zip(items, plan_outputs(items, options["output"],
-                                           default_suffix="_upsampled"), strict=True))
-    shard_items = select_shard(items, shard)
 
-    def process(item: InputItem) -> None:
-        from restore.tasks.files import upsample_file
+    def process(item: InputItem, output: Path, several: bool) -> None:
+        job.produce([item.path], [output], labels_for(options["mark_labels"], item, several),
+                    lambda sinks, progress: extend_bandwidth(
+                        FileSource(item.path), sinks[0], rate, cutoff_hz=cutoff,
+                        method=job.method, options=job.options(), callback=progress))
 
-        output = planned[item]
-        if job.check([output], [item.path]):
-            return
-        started = time.perf_counter()
-        bar, advance = job.bar(item.path.name)
-        with bar, StagedFiles() as staging:
-            regions, level = upsample_file(item.path, output, rate, cutoff_hz=cutoff,
-                                           method=job.method, sampling=job.sampling(),
-                                           batch_size=job.batch_size,
-                                           writer_options=job.writer_options(staging),
-                                           callback=advance)
-            job.finish(output, [item.path], regions, started,
-                       labels_for(options["mark_labels"], item, several), level,
-                       staging=staging)
-
-    ctx.exit(run_batch(shard_items, process, quiet=job.quiet,
-                       of_total=len(items) if shard else None))
+    job.run_each(ctx, inputs, recursive, shard, options["output"], "_upsampled", process)
 
 
 @cli.command()
@@ -363,22 +329,12 @@ def transition(ctx: click.Context, first, second, length_seconds, bridge_only, m
     item = InputItem(first, Path(first.name))
 
     def process(_item: InputItem) -> None:
-        from restore import io
-        from restore.tasks.files import transition_file
-
-        io.read_info(second)  # a bad B is reported before any work
+        b = FileSource(second)  # a bad B is reported before any work
         suffix = "_bridge" if bridge_only else "_transition"
-        output = output_for(item, options["output"], False, suffix)
-        if job.check([output], [first, second]):  # before the model runs
-            return
-        started = time.perf_counter()
-        with StagedFiles() as staging:
-            regions, level = transition_file(first, second, output, length_seconds,
-                                             bridge_only=bridge_only,
-                                             match_loudness=match_loudness, method=job.method,
-                                             sampling=job.sampling(),
-                                             writer_options=job.writer_options(staging))
-            job.finish(output, [first, second], regions, started, options["mark_labels"],
-                       level, staging=staging)
+        job.produce([first, second], [output_for(item, options["output"], False, suffix)],
+                    options["mark_labels"], lambda sinks, progress: transition_task.transition(
+                        FileSource(first), b, sinks[0], length_seconds, bridge_only=bridge_only,
+                        match_loudness=match_loudness, method=job.method,
+                        options=job.options(), callback=progress))
 
     ctx.exit(run_batch([item], process, quiet=job.quiet))

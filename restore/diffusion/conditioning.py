@@ -1,13 +1,22 @@
-"""Known-data projection (the consistency hook) and level normalisation, shared by sampling
-and training so that both see exactly the same inputs."""
+"""What the observation fixes: level normalisation and the projections onto the known data.
+
+Shared by sampling and training so that both see exactly the same inputs. A projection maps a
+clean estimate ``[batch, 1, time]`` onto the signals consistent with the observation; the
+samplers apply a list of them to every denoised estimate (:func:`restore.diffusion.generate`).
+Each is a small object holding its data, so what a task needs at every step is passed down as
+a value, never a closure that reaches back up into the task.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
 from restore.config import MODEL_RATE, TASK_ID, DiffusionConfig
+from restore.diffusion.sampling import Projection
 from restore.dsp import crossover
 
 
@@ -26,38 +35,93 @@ def level_scale(
     return (rms / config.level_rms).reshape(-1, 1, 1)
 
 
-def known_data_projection(
+@dataclass(frozen=True)
+class KnownSamples:
+    """Samples with ``mask`` 1 set from ``degraded`` exactly: ``estimate * (1 - mask) +
+    degraded * mask`` (soft masks blend). Inpaint, transition and declick."""
+
+    degraded: torch.Tensor  # [batch, 1, time]
+    mask: torch.Tensor  # [batch, 1, time], 1 = reliable
+
+    def __call__(self, estimate: torch.Tensor) -> torch.Tensor:
+        return estimate * (1 - self.mask) + self.degraded * self.mask
+
+
+@dataclass(frozen=True)
+class KnownBand:
+    """Bandwidth extension: for ``items``, the band below ``cutoff_hz`` from ``degraded``
+    through the linear-phase crossover of :func:`restore.dsp.crossover`, the band above from
+    the estimate; other items unchanged."""
+
+    degraded: torch.Tensor  # [batch, 1, time]
+    cutoff_hz: torch.Tensor  # [batch]
+    items: torch.Tensor  # indexes of the bandwidth items, long
+    rate: int = MODEL_RATE
+
+    def __call__(self, estimate: torch.Tensor) -> torch.Tensor:
+        banded = crossover(self.degraded[self.items], estimate[self.items],
+                           self.cutoff_hz[self.items], self.rate)
+        return estimate.index_copy(0, self.items, banded.to(estimate.dtype))
+
+
+@dataclass(frozen=True)
+class ClipConstraint:
+    """Declipping's sign-and-level constraint on ``clipped`` samples (:func:`clip_constraint`)."""
+
+    degraded: torch.Tensor  # [batch, 1, time]
+    clipped: torch.Tensor  # bool, broadcastable to [batch, 1, time]
+
+    def __call__(self, estimate: torch.Tensor) -> torch.Tensor:
+        return clip_constraint(estimate, self.degraded, self.clipped)
+
+
+@dataclass(frozen=True)
+class KeepItems:
+    """Whole ``items`` (bool ``[batch]``) kept as ``degraded``, e.g. digitally silent ones."""
+
+    degraded: torch.Tensor  # [batch, 1, time]
+    items: torch.Tensor  # [batch] bool
+
+    def __call__(self, estimate: torch.Tensor) -> torch.Tensor:
+        return torch.where(self.items.reshape(-1, 1, 1), self.degraded, estimate)
+
+
+def task_projections(
     degraded: torch.Tensor,
     mask: torch.Tensor,
     task_id: torch.Tensor,
     cutoff_hz: torch.Tensor,
     rate: int = MODEL_RATE,
-) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The default consistency hook for a batch of mixed tasks.
+) -> list[Projection]:
+    """The projections of a batch of mixed tasks, in the order they apply.
 
-    inpaint / transition / declick items: samples with mask 1 are set from ``degraded`` exactly
-    (``estimate * (1 - mask) + degraded * mask``, so soft masks blend). bandwidth items: the band
-    below ``cutoff_hz`` comes from ``degraded`` through the linear-phase crossover of
-    :func:`restore.dsp.crossover`, the band above from the estimate. declip items additionally
-    keep the observation's constraint on the clipped samples (mask 0): see
-    :func:`clip_constraint`. All ``[batch, 1, time]``.
+    Every item but bandwidth ones: :class:`KnownSamples`; declip items also
+    :class:`ClipConstraint` on their clipped samples (mask 0); bandwidth items (mask all ones,
+    the band above ``cutoff_hz`` unknown): :class:`KnownBand`. All ``[batch, 1, time]``.
     """
-    # made once, not per call: a tensor built from a list is a host-to-device copy (a CUDA sync)
-    index = (task_id == TASK_ID["bandwidth"]).nonzero().flatten().to(degraded.device)
-    has_band_items = index.numel() > 0
-    cutoff_hz = torch.as_tensor(cutoff_hz, dtype=torch.float32, device=degraded.device)
+    # made once, not per step: a tensor built from a list is a host-to-device copy (a CUDA sync)
+    task_id = task_id.to(degraded.device)
+    band = task_id == TASK_ID["bandwidth"]
+    projections: list[Projection] = [KnownSamples(degraded, torch.where(
+        band.reshape(-1, 1, 1), torch.zeros_like(mask), mask))]
+    declip = (task_id == TASK_ID["declip"]).reshape(-1, 1, 1)
+    if bool(declip.any()):
+        projections.append(ClipConstraint(degraded, (mask < 0.5) & declip))
+    if bool(band.any()):
+        cutoff_hz = torch.as_tensor(cutoff_hz, dtype=torch.float32, device=degraded.device)
+        projections.append(KnownBand(degraded, cutoff_hz, band.nonzero().flatten(), rate))
+    return projections
 
-    declip_items = (task_id == TASK_ID["declip"]).to(degraded.device).reshape(-1, 1, 1)
 
-    def project(estimate: torch.Tensor) -> torch.Tensor:
-        projected = estimate * (1 - mask) + degraded * mask
-        projected = clip_constraint(projected, degraded, (mask < 0.5) & declip_items)
-        if has_band_items:
-            banded = crossover(degraded[index], estimate[index], cutoff_hz[index], rate)
-            projected = projected.index_copy(0, index, banded.to(projected.dtype))
-        return projected
+def compose(projections: Sequence[Projection]) -> Projection:
+    """One projection applying ``projections`` in order."""
+    return lambda estimate: functools.reduce(lambda x, project: project(x), projections, estimate)
 
-    return project
+
+def known_data_projection(degraded: torch.Tensor, mask: torch.Tensor, task_id: torch.Tensor,
+                          cutoff_hz: torch.Tensor, rate: int = MODEL_RATE) -> Projection:
+    """:func:`task_projections` as one projection (training projects both sides of its loss)."""
+    return compose(task_projections(degraded, mask, task_id, cutoff_hz, rate))
 
 
 def clip_constraint(

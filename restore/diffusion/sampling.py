@@ -1,11 +1,12 @@
 """Noise schedules and ODE/SDE samplers with one shared, k-diffusion-style signature.
 
 ``sample_xxx(denoiser, x, sigmas, *, extra_args=None, callback=None, churn=0.0,
-generator=None, consistency=None) -> Tensor``
+generator=None, project=None) -> Tensor``
 
 - ``denoiser(x, sigma, **extra_args)`` returns D(x; sigma), the clean estimate.
-- ``x [batch, 1, time]`` starts as noise of std ``sigmas[0]``; ``sigmas`` ends with 0.
-- ``consistency(denoised) -> denoised`` projects every clean estimate onto the known data
+- ``x [batch, 1, time]`` holds noise of std ``sigmas[0]`` (around an initial guess, if any);
+  ``sigmas`` ends with 0.
+- ``project(denoised) -> denoised`` projects every clean estimate onto the known data
   (set known samples, keep the known band); it is applied after each denoiser call and to the
   final result, so known data is reproduced exactly.
 - ``callback({"i", "sigma", "x", "denoised"})`` after each step, for progress bars.
@@ -18,11 +19,14 @@ from collections.abc import Callable
 
 import torch
 
-Consistency = Callable[[torch.Tensor], torch.Tensor]
+Projection = Callable[[torch.Tensor], torch.Tensor]  # estimate [batch, 1, time] -> same
+Denoise = Callable[..., torch.Tensor]  # denoiser(x, sigma, **extra_args) -> D(x; sigma)
+Callback = Callable[[dict], None] | None
 
 
 def get_sigmas_karras(
-    steps: int, sigma_min: float, sigma_max: float, rho: float = 7.0, device="cpu"
+    steps: int, sigma_min: float, sigma_max: float, rho: float = 7.0,
+    device: str | torch.device = "cpu",
 ) -> torch.Tensor:
     """``steps + 1`` noise levels, Karras schedule (EDM eq. 5), the last one 0."""
     if steps < 1:
@@ -33,12 +37,14 @@ def get_sigmas_karras(
     return torch.cat([sigmas, sigmas.new_zeros(1)]).float().to(device)
 
 
-def _denoise(denoiser, x, sigma, extra_args, consistency):
+def _denoise(denoiser: Denoise, x: torch.Tensor, sigma: float, extra_args: dict,
+             project: Projection | None) -> torch.Tensor:
     denoised = denoiser(x, sigma, **extra_args)
-    return consistency(denoised) if consistency is not None else denoised
+    return project(denoised) if project is not None else denoised
 
 
-def _churn(x, sigma, next_sigma, churn, steps, generator):
+def _churn(x: torch.Tensor, sigma: float, next_sigma: float, churn: float, steps: int,
+           generator: torch.Generator | None) -> tuple[torch.Tensor, float]:
     """EDM Algorithm 2 lines 4-6: raise the noise from sigma to sigma_hat = sigma (1 + gamma)."""
     gamma = min(churn / steps, math.sqrt(2) - 1) if churn > 0 and next_sigma > 0 else 0.0
     if gamma == 0.0:
@@ -50,8 +56,10 @@ def _churn(x, sigma, next_sigma, churn, steps, generator):
 
 
 @torch.no_grad()
-def sample_euler(denoiser, x, sigmas, *, extra_args=None, callback=None, churn=0.0,
-                 generator=None, consistency: Consistency | None = None) -> torch.Tensor:
+def sample_euler(denoiser: Denoise, x: torch.Tensor, sigmas: torch.Tensor, *,
+                 extra_args: dict | None = None, callback: Callback = None, churn: float = 0.0,
+                 generator: torch.Generator | None = None,
+                 project: Projection | None = None) -> torch.Tensor:
     """First-order Euler steps on the probability-flow ODE (EDM eq. 1); one call per step."""
     extra_args = extra_args or {}
     steps = len(sigmas) - 1
@@ -59,39 +67,43 @@ def sample_euler(denoiser, x, sigmas, *, extra_args=None, callback=None, churn=0
     for i in range(steps):
         sigma, next_sigma = float(sigmas[i]), float(sigmas[i + 1])
         x, sigma = _churn(x, sigma, next_sigma, churn, steps, generator)
-        denoised = _denoise(denoiser, x, sigma, extra_args, consistency)
+        denoised = _denoise(denoiser, x, sigma, extra_args, project)
         slope = (x - denoised) / sigma  # EDM eq. 3 with s(t) = 1, sigma(t) = t
         x = denoised if next_sigma == 0 else x + slope * (next_sigma - sigma)
         if callback is not None:
             callback({"i": i, "sigma": sigma, "x": x, "denoised": denoised})
-    return consistency(x) if consistency is not None else x
+    return project(x) if project is not None else x
 
 
 @torch.no_grad()
-def sample_heun(denoiser, x, sigmas, *, extra_args=None, callback=None, churn=0.0,
-                generator=None, consistency: Consistency | None = None) -> torch.Tensor:
+def sample_heun(denoiser: Denoise, x: torch.Tensor, sigmas: torch.Tensor, *,
+                extra_args: dict | None = None, callback: Callback = None, churn: float = 0.0,
+                generator: torch.Generator | None = None,
+                project: Projection | None = None) -> torch.Tensor:
     """EDM Algorithm 2: Heun's 2nd-order method, optional churn; 2 steps - 1 calls."""
     extra_args = extra_args or {}
     steps = len(sigmas) - 1
     for i in range(steps):
         sigma, next_sigma = float(sigmas[i]), float(sigmas[i + 1])
         x, sigma = _churn(x, sigma, next_sigma, churn, steps, generator)
-        denoised = _denoise(denoiser, x, sigma, extra_args, consistency)
+        denoised = _denoise(denoiser, x, sigma, extra_args, project)
         slope = (x - denoised) / sigma  # Algorithm 2 line 7
         x_next = x + slope * (next_sigma - sigma)  # line 8 (Euler step)
         if next_sigma > 0:  # lines 9-11: second-order correction
-            denoised_next = _denoise(denoiser, x_next, next_sigma, extra_args, consistency)
+            denoised_next = _denoise(denoiser, x_next, next_sigma, extra_args, project)
             slope_next = (x_next - denoised_next) / next_sigma
             x_next = x + (next_sigma - sigma) * 0.5 * (slope + slope_next)
         x = x_next
         if callback is not None:
             callback({"i": i, "sigma": sigma, "x": x, "denoised": denoised})
-    return consistency(x) if consistency is not None else x
+    return project(x) if project is not None else x
 
 
 @torch.no_grad()
-def sample_dpmpp_2m(denoiser, x, sigmas, *, extra_args=None, callback=None, churn=0.0,
-                    generator=None, consistency: Consistency | None = None) -> torch.Tensor:
+def sample_dpmpp_2m(denoiser: Denoise, x: torch.Tensor, sigmas: torch.Tensor, *,
+                    extra_args: dict | None = None, callback: Callback = None, churn: float = 0.0,
+                    generator: torch.Generator | None = None,
+                    project: Projection | None = None) -> torch.Tensor:
     """DPM-Solver++(2M) (Lu et al. 2022, Alg. 2) in sigma form; one call per step.
 
     Deterministic multistep solver: ``churn`` must be 0 (a churned sigma would break the
@@ -103,7 +115,7 @@ def sample_dpmpp_2m(denoiser, x, sigmas, *, extra_args=None, callback=None, chur
     previous = None
     for i in range(len(sigmas) - 1):
         sigma, next_sigma = float(sigmas[i]), float(sigmas[i + 1])
-        denoised = _denoise(denoiser, x, sigma, extra_args, consistency)
+        denoised = _denoise(denoiser, x, sigma, extra_args, project)
         if next_sigma == 0:
             x = denoised
         else:
@@ -118,7 +130,7 @@ def sample_dpmpp_2m(denoiser, x, sigmas, *, extra_args=None, callback=None, chur
         previous = denoised
         if callback is not None:
             callback({"i": i, "sigma": sigma, "x": x, "denoised": denoised})
-    return consistency(x) if consistency is not None else x
+    return project(x) if project is not None else x
 
 
 SAMPLERS: dict[str, Callable[..., torch.Tensor]] = {
@@ -126,8 +138,3 @@ SAMPLERS: dict[str, Callable[..., torch.Tensor]] = {
     "heun": sample_heun,
     "dpmpp_2m": sample_dpmpp_2m,
 }
-
-
-def model_calls(sampler: str, steps: int) -> int:
-    """Denoiser evaluations a sampler makes for ``steps`` steps (for benchmarks)."""
-    return 2 * steps - 1 if sampler == "heun" else steps

@@ -117,9 +117,8 @@ class UNet1d(nn.Module):
         embedding = self.embedding(c_noise, task_id, cutoff_hz)
         # The stem reads the raw waveforms in float32 even under a bf16 autocast: bf16 keeps 8
         # bits of mantissa, and rounding the known signal acts as a broadband noise floor
-        # (~-48 dB) that the model answers with hiss (bandwidth-extension LSD 5-9 % worse with a
-        # bf16 stem, 1.4-1.7 % with this one: docs/model.md, "Session 2"). The stem is a small
-        # share of the FLOPs (3 -> 16 channels, kernel 7).
+        # that the model answers with hiss (measured in docs/results.md, "Inference precision").
+        # The stem is a small share of the FLOPs (3 -> 16 channels, kernel 7).
         with torch.autocast(hidden.device.type, enabled=False):
             hidden = self.stem(hidden.float())
         skips = []  # encoder outputs of every level but the deepest

@@ -1,1 +1,2 @@
-"""Restoration tasks: inpaint, upsample, transition (see restore.api for the Python API)."""
+"""Restoration tasks, one pipeline each over a source/sink pair (:mod:`restore.tasks.source`):
+inpaint, bandwidth (``restore upsample``), transition, repair (declick, declip)."""

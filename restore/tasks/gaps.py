@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from restore.atomic import write_bytes
 from restore.errors import RestoreError
+from restore.io.atomic import write_bytes
 
 Gap = tuple[float, float]
 

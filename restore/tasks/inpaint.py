@@ -20,15 +20,25 @@ the model was trained on gaps up to 1 s, and inventing several seconds of music 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from restore import dsp
+from restore.analysis import estimate_cutoff_hz
+from restore.classical import ar_inpaint
+from restore.classical.declick import runs_of
 from restore.config import MODEL_RATE
 from restore.errors import RestoreError
+from restore.tasks.gaps import Gap, merge_gaps, to_frames
+from restore.tasks.guard import limit_added
+from restore.tasks.provenance import Region, frames_region
+from restore.tasks.sampler import Sampler, SamplingOptions, check_method
+from restore.tasks.source import Sink, Source
+from restore.tasks.stereo import channel_matrices, from_components, silent_channels, to_components
 
 CONTEXT_SECONDS = 0.5  # real audio on each side of a gap that conditions the fill
 MARGIN_SECONDS = 0.002  # crossfade between original and fill on each side of a gap
@@ -61,7 +71,7 @@ def margin_frames(sample_rate: int) -> int:
 
 
 def plan_windows(gaps: Sequence[tuple[int, int]], sample_rate: int, frames: int,
-                 path=None) -> list[GapWindow]:
+                 path: Path | None = None) -> list[GapWindow]:
     """One window per gap (frame ranges, sorted, not overlapping), centred on the gap."""
     context = math.ceil(CONTEXT_SECONDS * sample_rate)
     windows = []
@@ -84,28 +94,32 @@ def gap_mask(window: GapWindow, gaps: Sequence[tuple[int, int]]) -> np.ndarray:
     return mask
 
 
-def fill_diffusion(audio: np.ndarray, mask: np.ndarray, sample_rate: int, sampling,
+def fill_diffusion(audio: np.ndarray, mask: np.ndarray, sample_rate: int, sampler: Sampler,
                    task: str = "inpaint") -> np.ndarray:
     """Fill ``audio [batch, channels, frames]`` where ``mask [batch, frames]`` (True = unknown).
 
     Resamples to the model rate, samples all windows as one batch, resamples back. Returns
     float32 ``[batch, channels, frames]``; known samples come back (nearly) unchanged.
     """
-    from restore.tasks.runner import sample_components
-
     frames = audio.shape[-1]
     known = torch.from_numpy(np.where(mask[:, None, :], 0.0, audio).astype(np.float32))
-    model_audio = dsp.resample(known.to(sampling.device), sample_rate, MODEL_RATE)
-    model_mask = torch.ones(audio.shape[0], 1, model_audio.shape[-1])
-    scale = MODEL_RATE / sample_rate
-    for item, row in enumerate(mask):
-        for first, last in _runs(row):
-            low = max(0, math.floor(first * scale) - MASK_PAD)
-            model_mask[item, :, low:math.ceil(last * scale) + MASK_PAD] = 0.0
-    filled = sample_components(sampling, model_audio, model_mask, task, MODEL_RATE / 2)
+    model_audio = dsp.resample(known.to(sampler.device), sample_rate, MODEL_RATE)
+    model_mask = model_rate_mask(mask, sample_rate, model_audio.shape[-1], MASK_PAD)
+    filled = sampler.fill(model_audio, model_mask, task, MODEL_RATE / 2)
     filled = match_context_band(filled.cpu(), model_audio.cpu(), model_mask)
     back = dsp.resample(filled, MODEL_RATE, sample_rate)[..., :frames]
     return blend_edges_with_ar(back.numpy().astype(np.float32), audio, mask, sample_rate)
+
+
+def model_rate_mask(mask: np.ndarray, sample_rate: int, length: int, pad: int) -> torch.Tensor:
+    """``[rows, 1, length]`` float mask at the model rate (0 = unknown) from ``mask [rows, n]``
+    (True = unknown), each unknown run widened by ``pad`` samples (resampling smear)."""
+    scale = MODEL_RATE / sample_rate
+    out = torch.ones(mask.shape[0], 1, length)
+    for row, flags in enumerate(mask):
+        for first, last in runs_of(flags):
+            out[row, :, max(0, math.floor(first * scale) - pad):math.ceil(last * scale) + pad] = 0
+    return out
 
 
 def blend_edges_with_ar(filled: np.ndarray, audio: np.ndarray, mask: np.ndarray,
@@ -122,7 +136,7 @@ def blend_edges_with_ar(filled: np.ndarray, audio: np.ndarray, mask: np.ndarray,
     continuation = fill_classical(audio, mask, sample_rate)
     weight = np.ones(mask.shape, dtype=np.float32)  # 1 = model, 0 = AR
     for item, row in enumerate(mask):
-        for first, last in _runs(row):
+        for first, last in runs_of(row):
             ramp_length = min(int(EDGE_BLEND_SECONDS * sample_rate), (last - first) // 4)
             if ramp_length < 1:
                 continue
@@ -159,10 +173,8 @@ def match_context_band(filled: torch.Tensor, known: torch.Tensor,
 
 def _context_cutoff_hz(known: torch.Tensor, is_known: torch.Tensor) -> float:
     """Widest bandwidth (Hz) over the long known runs of ``known [channels, time]``."""
-    from restore.analysis import estimate_cutoff_hz
-
     shortest = int(BAND_MATCH_MIN_CONTEXT_SECONDS * MODEL_RATE)
-    runs = [(first, last) for first, last in _runs(is_known.numpy()) if last - first >= shortest]
+    runs = [(first, last) for first, last in runs_of(is_known.numpy()) if last - first >= shortest]
     if not runs:
         return MODEL_RATE / 2.0
     audio = known.numpy()
@@ -173,14 +185,6 @@ def _context_cutoff_hz(known: torch.Tensor, is_known: torch.Tensor) -> float:
 def fill_classical(audio: np.ndarray, mask: np.ndarray, sample_rate: int) -> np.ndarray:
     """AR (linear-prediction) fill of each window's mid/side components, at the file's rate;
     channels that are silent around the gap stay silent in it."""
-    from restore.classical import ar_inpaint
-    from restore.tasks.stereo import (
-        channel_matrices,
-        from_components,
-        silent_channels,
-        to_components,
-    )
-
     audio = torch.from_numpy(np.ascontiguousarray(audio, np.float32))
     known = torch.from_numpy(~np.asarray(mask, bool))[:, None, :]
     silent = silent_channels(audio, known)
@@ -193,11 +197,6 @@ def fill_classical(audio: np.ndarray, mask: np.ndarray, sample_rate: int) -> np.
     filled = torch.where(silent[:, :, None] & torch.from_numpy(np.asarray(mask, bool))[:, None],
                          torch.zeros_like(filled), filled)
     return filled.numpy().astype(np.float32)
-
-
-def _runs(row: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
 def splice(original: np.ndarray, filled: np.ndarray, window: GapWindow, sample_rate: int,
@@ -236,8 +235,9 @@ def window_method(window: GapWindow, sample_rate: int, method: str) -> str:
 
 def fill_windows(read: Callable[[GapWindow], np.ndarray], windows: Sequence[GapWindow],
                  gaps: Sequence[tuple[int, int]], sample_rate: int, frames: int, *, method: str,
-                 sampling=None, batch_size: int = 4,
-                 callback: Callable[[dict], None] | None = None):
+                 sampler: Sampler | None = None, batch_size: int = 4,
+                 callback: Callable[[dict], None] | None = None
+                 ) -> Iterator[tuple[GapWindow, int, np.ndarray]]:
     """Yield ``(window, first_frame, samples)`` for each window, in order.
 
     ``read(window) -> [channels, window.length]`` returns the window's input audio (zeros
@@ -255,7 +255,7 @@ def fill_windows(read: Callable[[GapWindow], np.ndarray], windows: Sequence[GapW
         for name, fill in (("classical", fill_classical), ("diffusion", fill_diffusion)):
             chosen = [index for index, used in enumerate(methods) if used == name]
             if chosen:
-                extra = () if name == "classical" else (sampling,)
+                extra = () if name == "classical" else (sampler,)
                 filled[chosen] = fill(audio[chosen], mask[chosen], sample_rate, *extra)
         filled = limit_fills(filled, mask, sample_rate)
         for window, original, result, unknown in zip(padded, audio, filled, mask, strict=True):
@@ -268,8 +268,6 @@ def fill_windows(read: Callable[[GapWindow], np.ndarray], windows: Sequence[GapW
 def limit_fills(filled: np.ndarray, mask: np.ndarray, sample_rate: int) -> np.ndarray:
     """The fills inside the gaps (``mask [batch, frames]``) of ``filled [batch, channels,
     frames]`` kept below the ceiling (-0.1 dBFS); the known samples are left as they are."""
-    from restore.tasks.guard import limit_added
-
     limited = np.stack([limit_added(np.zeros_like(item), item, sample_rate) for item in filled])
     return np.where(mask[:, None, :], limited, filled).astype(np.float32)
 
@@ -278,3 +276,52 @@ def _widen(window: GapWindow, length: int) -> GapWindow:
     """The same gap in a window of ``length`` frames (extra real context on both sides)."""
     extra = length - window.length
     return GapWindow(window.start - extra // 2, length, window.gap)
+
+
+def patched_blocks(blocks: Iterable[np.ndarray],
+                   patches: Sequence[tuple[int, np.ndarray]]) -> Iterator[np.ndarray]:
+    """``blocks`` with ``patches`` (``(first_frame, [channels, n])``) written over copies."""
+    position = 0
+    for block in blocks:
+        end = position + block.shape[1]
+        touching = [(first, samples) for first, samples in patches
+                    if first < end and first + samples.shape[1] > position]
+        if touching:
+            block = block.copy()  # an array source's block is the caller's audio
+        for first, samples in touching:
+            low, high = max(first, position), min(first + samples.shape[1], end)
+            block[:, low - position:high - position] = samples[:, low - first:high - first]
+        position = end
+        yield block
+
+
+def inpaint(source: Source, sinks: Sequence[Sink], gaps: Sequence[Gap], *, method: str,
+            options: SamplingOptions, callback: Callable[[dict], None] | None = None
+            ) -> list[Region]:
+    """Fill ``gaps`` (seconds) of ``source`` into each of ``sinks`` (one per variant: variant
+    ``v`` samples with seed ``options.seed + v``).
+
+    Returns the generated regions (the same for every variant). Samples outside each gap and its
+    crossfade margin are the source's unchanged.
+    """
+    check_method(method)
+    rate, frames = source.sample_rate, source.frames
+    ranges = to_frames(merge_gaps(gaps, source.duration, path=source.path), rate, frames)
+    windows = plan_windows(ranges, rate, frames, source.path)
+    if method != "classical":
+        options = options.loaded()
+    regions: list[Region] = []
+    for variant, sink in enumerate(sinks):
+        sampler = None if method == "classical" else Sampler.create(options, variant)
+        done = list(fill_windows(lambda window: source.read(window.start, window.length),
+                                 windows, ranges, rate, frames, method=method, sampler=sampler,
+                                 batch_size=options.batch_size_for(method), callback=callback))
+        if variant == 0:
+            regions = [frames_region(start, start + samples.shape[1], rate, "inpaint",
+                                     method=window_method(window, rate, method))
+                       for window, start, samples in done]
+        with sink.open(rate, source.channels, like=source, frames=frames) as out:
+            for block in patched_blocks(source.blocks(exact=True),
+                                        [(start, samples) for _window, start, samples in done]):
+                out.write(block)
+    return regions

@@ -22,17 +22,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from restore.classical.clip_detect import ChannelClipping, clipped_mask
+from restore.checkpoint import LoadedModel
+from restore.classical.clip_detect import ChannelClipping, ClipScanner, clipped_mask
 from restore.classical.declick import detect_clicks, fill_clicks, runs_of
 from restore.classical.declip import consistent, spade_declip
 from restore.config import TASK_ID
 from restore.errors import ModelError
 from restore.tasks.provenance import Region, frames_region
+from restore.tasks.repair_model import model_repair
+from restore.tasks.sampler import Sampler, SamplingOptions, check_method
+from restore.tasks.source import Sink, Source
 
-REPAIR_TASKS = ("declick", "declip")
 BLOCK_SECONDS = 10.0  # audio detected and repaired at a time
 CONTEXT_SECONDS = 0.1  # real audio on each side of a block that detection and repair see
 MODEL_MEASURED_BETTER: frozenset[str] = frozenset()  # tasks where auto picks the model
@@ -53,7 +57,7 @@ class RepairPlan:
     levels: list[ChannelClipping] = field(default_factory=list)
 
 
-def model_knows(model, task: str) -> bool:
+def model_knows(model: LoadedModel, task: str) -> bool:
     """Whether ``model`` (a LoadedModel) was built and trained for ``task``."""
     if model.config.num_tasks <= TASK_ID[task]:
         return False
@@ -61,7 +65,7 @@ def model_knows(model, task: str) -> bool:
     return tasks is None or task in tasks
 
 
-def check_model_knows(model, task: str, path=None) -> None:
+def check_model_knows(model: LoadedModel, task: str, path: Path | None = None) -> None:
     """ModelError naming the model file when it does not know ``task``."""
     if not model_knows(model, task):
         known = ", ".join(model.card.get("tasks", [])[:model.config.num_tasks]) or "other tasks"
@@ -73,8 +77,7 @@ def check_model_knows(model, task: str, path=None) -> None:
 def repair_method(method: str, task: str) -> str:
     """``auto`` -> the model where it measured better (see ``MODEL_MEASURED_BETTER``), else
     classical; ``diffusion`` and ``classical`` as given."""
-    if method not in ("auto", "diffusion", "classical"):
-        raise ValueError(f"method must be auto, diffusion or classical, got {method!r}")
+    check_method(method)
     if method == "auto":
         return "diffusion" if task in MODEL_MEASURED_BETTER else "classical"
     return method
@@ -88,14 +91,12 @@ def damaged_mask(window: np.ndarray, sample_rate: int, plan: RepairPlan) -> np.n
 
 
 def repair_window(window: np.ndarray, mask: np.ndarray, sample_rate: int, plan: RepairPlan,
-                  sampling=None, batch_size: int = 4) -> np.ndarray:
+                  sampler: Sampler | None = None, batch_size: int = 4) -> np.ndarray:
     """Re-estimate ``window [channels, n]`` under ``mask``; float64, unmasked samples kept."""
     if not mask.any():
         return window.astype(np.float64)
     if plan.method == "diffusion":
-        from restore.tasks.repair_model import model_repair
-
-        repaired = model_repair(window, mask, sample_rate, plan.task, sampling, batch_size)
+        repaired = model_repair(window, mask, sample_rate, plan.task, sampler, batch_size)
     elif plan.task == "declick":
         repaired = fill_clicks(window, mask, sample_rate)
     else:
@@ -106,30 +107,30 @@ def repair_window(window: np.ndarray, mask: np.ndarray, sample_rate: int, plan: 
     return np.where(mask, repaired, window)
 
 
-def repair_stream(read: Callable[[int, int], np.ndarray], frames: int, sample_rate: int,
-                  plan: RepairPlan, *, sampling=None, batch_size: int = 4,
-                  callback: Callable[[dict], None] | None = None, detect_only: bool = False
-                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield ``(block [channels, n], repaired [n] bool)`` for consecutive blocks of the audio.
+def repair_stream(source: Source, plan: RepairPlan, *, sampler: Sampler | None = None,
+                  batch_size: int = 4, callback: Callable[[dict], None] | None = None,
+                  detect_only: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(block [channels, n], repaired [n] bool)`` for consecutive blocks of ``source``.
 
-    ``read(first, count) -> [channels, count]`` returns frames of the input (in its own dtype:
-    float64 keeps 32-bit files exact). ``repaired`` marks the frames where any channel's sample
-    was changed. Unmasked samples of ``block`` are ``read``'s, unchanged. ``detect_only``
-    yields the input blocks unchanged with what would be repaired.
+    Blocks are read in the source's exact dtype (float64 keeps 32-bit files exact).
+    ``repaired`` marks the frames where any channel's sample was changed. Unmasked samples of
+    ``block`` are the source's, unchanged. ``detect_only`` yields the input blocks unchanged
+    with what would be repaired.
     """
+    frames, sample_rate = source.frames, source.sample_rate
     block_frames = max(1024, int(BLOCK_SECONDS * sample_rate))
     context = int(CONTEXT_SECONDS * sample_rate)
     total = max(1, -(-frames // block_frames))
     for index, first in enumerate(range(0, frames, block_frames)):
         last = min(first + block_frames, frames)
         low, high = max(0, first - context), min(frames, last + context)
-        window = read(low, high - low)
+        window = source.read(low, high - low, source.exact_dtype)
         mask = damaged_mask(window, sample_rate, plan)
         core = slice(first - low, last - low)
         if detect_only:
             yield window[:, core], mask[:, core].any(axis=0)
             continue
-        repaired = repair_window(window, mask, sample_rate, plan, sampling, batch_size)
+        repaired = repair_window(window, mask, sample_rate, plan, sampler, batch_size)
         block = np.where(mask[:, core], repaired[:, core], window[:, core]).astype(window.dtype)
         # a detected run whose samples the repair kept (a faint click, an attack) is no region
         yield block, (block != window[:, core]).any(axis=0)
@@ -145,7 +146,6 @@ class RegionCollector:
         self.sample_rate, self.task, self.method = sample_rate, task, method
         self.runs: list[list[int]] = []
         self.position = 0
-        self.samples = 0
 
     def add(self, repaired: np.ndarray) -> None:
         join = int(REGION_JOIN_SECONDS * self.sample_rate)
@@ -155,9 +155,68 @@ class RegionCollector:
                 self.runs[-1][1] = end
             else:
                 self.runs.append([start, end])
-        self.samples += int(np.count_nonzero(repaired))
         self.position += repaired.shape[0]
 
     def regions(self) -> list[Region]:
         return [frames_region(start, end, self.sample_rate, self.task, method=self.method)
                 for start, end in self.runs]
+
+
+def scan_clipping(source: Source) -> list[ChannelClipping]:
+    """Each channel's clip levels, measured block by block over the whole source."""
+    scanner = ClipScanner(source.channels)
+    for block in source.blocks(exact=True):
+        scanner.update(block)
+    return scanner.result()
+
+
+def repair(source: Source, sink: Sink, plan: RepairPlan, *, options: SamplingOptions,
+           callback: Callable[[dict], None] | None = None) -> list[Region]:
+    """Repair ``source`` into ``sink`` with ``plan``; samples that were not damaged are copied
+    exactly. Returns the repaired regions."""
+    sampler = None
+    if plan.method == "diffusion":
+        sampler = Sampler.create(options)
+        named = options.model if isinstance(options.model, (str, Path)) else None
+        check_model_knows(sampler.model, plan.task, named)
+    collector = RegionCollector(source.sample_rate, plan.task, plan.method)
+    with sink.open(source.sample_rate, source.channels, like=source, frames=source.frames) as out:
+        for block, repaired in repair_stream(source, plan, sampler=sampler,
+                                             batch_size=options.batch_size_for(plan.method),
+                                             callback=callback):
+            collector.add(repaired)
+            out.write(block)
+    return collector.regions()
+
+
+def damage_report(source: Source, sensitivity: float = 1.0) -> dict:
+    """What ``restore info`` reports about clipping and clicks (two streamed passes).
+
+    ``clip_levels_dbfs``: per channel ``[positive, negative]`` (None: not clipped);
+    ``clipped_at_level_share``: share of all samples sitting at their channel's clip levels;
+    ``clicks``: click runs the declick detector finds (any channel, joined across channels).
+    """
+    levels = scan_clipping(source)
+    clipped = 0
+    clicks = RegionCollector(source.sample_rate, "declick", "classical")
+    for block, repaired in repair_stream(source, RepairPlan("declick", sensitivity=sensitivity),
+                                         detect_only=True):
+        clicks.add(repaired)
+        if any(level.clipped for level in levels):
+            clipped += int(damaged_mask(block, source.sample_rate,
+                                        RepairPlan("declip", levels=levels)).sum())
+    return {"clip_levels_dbfs": [list(level.dbfs()) for level in levels],
+            "clipped_at_level_share": clipped / max(1, source.frames * source.channels),
+            "clicks": len(clicks.runs)}
+
+
+def damage_lines(report: dict) -> list[str]:
+    """Lines for ``restore info``'s text output."""
+    levels = [f"ch{index + 1} " + " / ".join("-" if value is None else f"{value:.2f}"
+                                               for value in pair)
+              for index, pair in enumerate(report["clip_levels_dbfs"])
+              if any(value is not None for value in pair)]
+    clip = ("none found" if not levels else
+            f"{100 * report['clipped_at_level_share']:.4f} % of samples at "
+            + ", ".join(levels) + " dBFS (+ / -)")
+    return [f"  clipping   {clip}", f"  clicks     {report['clicks']}"]

@@ -16,13 +16,14 @@ Only the masked samples of the result are used; the caller keeps every other sam
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
 from restore import dsp
 from restore.config import MODEL_RATE, TASK_ID
+from restore.diffusion.generate import generate
+from restore.tasks.inpaint import model_rate_mask
+from restore.tasks.sampler import Sampler
 
 SEGMENT_SECONDS = 1.0  # block part sampled by one window
 CONTEXT_SECONDS = 0.25  # real audio on each side of a segment that conditions it
@@ -44,58 +45,41 @@ def _segments(mask: np.ndarray, sample_rate: int) -> list[tuple[int, int, int, i
     return out
 
 
-def _model_mask(mask: np.ndarray, sample_rate: int, length: int) -> torch.Tensor:
-    """``[rows, 1, length]`` float mask at the model rate (0 = unknown) from ``mask [rows, n]``."""
-    scale = MODEL_RATE / sample_rate
-    out = torch.ones(mask.shape[0], 1, length)
-    for row, flags in enumerate(mask):
-        edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
-        for first, last in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1),
-                               strict=True):
-            low = max(0, math.floor(first * scale) - MASK_PAD)
-            out[row, :, low:math.ceil(last * scale) + MASK_PAD] = 0.0
-    return out
-
-
-def _sample_declip(sampling, audio: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Items ``[items, 1, time]`` through ``generate`` with task declip (default projection)."""
-    from restore.diffusion import generate
-
-    device = sampling.device
+def _sample_declip(sampler: Sampler, audio: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Items ``[items, 1, time]`` through ``generate`` with task declip (its own projections)."""
+    device = sampler.device
     items = audio.shape[0]
-    return generate(sampling.model, audio.to(device), mask.to(device),
+    return generate(sampler.model.denoiser, audio.to(device), mask.to(device),
                     torch.full((items,), TASK_ID["declip"], dtype=torch.long, device=device),
-                    torch.full((items,), MODEL_RATE / 2, device=device), steps=sampling.steps,
-                    sampler=sampling.model.default_sampler, generator=sampling.generator,
-                    callback=sampling.callback, precision=sampling.precision,
-                    compile=sampling.compile).cpu()
+                    torch.full((items,), MODEL_RATE / 2, device=device), steps=sampler.steps,
+                    sampler=sampler.model.default_sampler, generator=sampler.generator,
+                    precision=sampler.precision, compile=sampler.compile).cpu()
 
 
 def _fill_group(windows: list[np.ndarray], masks: list[np.ndarray], sample_rate: int,
-                task: str, sampling) -> list[np.ndarray]:
+                task: str, sampler: Sampler) -> list[np.ndarray]:
     """Sample equal-length ``windows [channels, n]`` with ``masks`` as one batch."""
-    from restore.tasks.runner import sample_components
-
     channels, frames = windows[0].shape
     audio = torch.from_numpy(np.stack(windows).astype(np.float32))
     if task == "declick":
         union = np.stack([mask.any(axis=0) for mask in masks])
         audio = audio * torch.from_numpy(~union[:, None, :])
         model_audio = dsp.resample(audio, sample_rate, MODEL_RATE)
-        model_mask = _model_mask(union, sample_rate, model_audio.shape[-1])
+        model_mask = model_rate_mask(union, sample_rate, model_audio.shape[-1], MASK_PAD)
         model_audio = model_audio * model_mask
-        filled = sample_components(sampling, model_audio, model_mask, "declick", MODEL_RATE / 2)
+        filled = sampler.fill(model_audio, model_mask, "declick", MODEL_RATE / 2)
     else:
         model_audio = dsp.resample(audio, sample_rate, MODEL_RATE)
         rows = model_audio.reshape(-1, 1, model_audio.shape[-1])
-        model_mask = _model_mask(np.concatenate(masks), sample_rate, rows.shape[-1])
-        filled = _sample_declip(sampling, rows, model_mask).reshape(model_audio.shape)
+        model_mask = model_rate_mask(np.concatenate(masks), sample_rate, rows.shape[-1],
+                                     MASK_PAD)
+        filled = _sample_declip(sampler, rows, model_mask).reshape(model_audio.shape)
     back = dsp.resample(filled.cpu().float(), MODEL_RATE, sample_rate)[..., :frames]
     return list(back.numpy().astype(np.float64))
 
 
-def model_repair(window: np.ndarray, mask: np.ndarray, sample_rate: int, task: str, sampling,
-                 batch_size: int) -> np.ndarray:
+def model_repair(window: np.ndarray, mask: np.ndarray, sample_rate: int, task: str,
+                 sampler: Sampler, batch_size: int) -> np.ndarray:
     """``window [channels, n]`` with the samples under ``mask`` re-sampled by the model.
 
     Returns float64 ``[channels, n]``; samples outside ``mask`` are ``window``'s.
@@ -112,7 +96,7 @@ def model_repair(window: np.ndarray, mask: np.ndarray, sample_rate: int, task: s
         width = min(longest, window.shape[1])
         windows = [window[:, low:low + width] for low, _ in padded]
         masks = [mask[:, low:low + width] for low, _ in padded]
-        filled = _fill_group(windows, masks, sample_rate, task, sampling)
+        filled = _fill_group(windows, masks, sample_rate, task, sampler)
         for (low, _), (_, _, first, last), result in zip(padded, group, filled, strict=True):
             part = slice(first, last)
             local = result[:, first - low:last - low]

@@ -24,11 +24,12 @@ from torch.nn.parallel import DistributedDataParallel
 
 from data_prep.dataset import ClipDataset
 from data_prep.pairs import gate_silence, make_batch
-from restore.checkpoint import LoadedModel, atomic_write, build_denoiser, save_model
+from restore.checkpoint import LoadedModel, build_denoiser, save_model
 from restore.config import MODEL_RATE, TASKS, RunConfig
 from restore.diffusion import Denoiser
 from restore.diffusion.conditioning import known_data_projection, level_scale
 from restore.errors import RestoreError
+from restore.io.atomic import write_bytes
 from restore.training import distributed
 from restore.training.logs import RunLog
 from restore.training.resume import initialise_from, resume_or_start
@@ -352,8 +353,7 @@ class Trainer:
             return
         artifacts = torch.compiler.save_cache_artifacts()
         if artifacts is not None:
-            atomic_write(self.out_dir / COMPILE_CACHE_FILE,
-                         lambda temp: temp.write_bytes(artifacts[0]))
+            write_bytes(self.out_dir / COMPILE_CACHE_FILE, artifacts[0])
 
     def _emit(self, record: dict[str, Any]) -> None:
         if record["event"] != "step":

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 from torch import nn
 
-from restore.checkpoint import atomic_write
+from restore.io.atomic import write_with
 
 STATE_FILE = "train_state.pt"  # optimizer, scheduler, network, EMA, step, RNG: exact resume
 MODEL_FILE = "model.safetensors"  # EMA weights, fp16, loadable by restore.checkpoint
@@ -69,7 +72,7 @@ def save_state(
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "extra": extra,
     }
-    atomic_write(path, lambda temp: torch.save(state, temp))
+    write_with(path, lambda temp: torch.save(state, temp))
 
 
 def load_state(path: Path, device: torch.device) -> dict[str, Any]:
@@ -102,24 +105,16 @@ def save_compact(path: Path, network: nn.Module, *, step: int, run_config: dict[
     another machine together with the EMA in ``model.safetensors``. Optimizer moments are not
     kept (they would triple the size), so such a resume is close to, not exactly, the
     uninterrupted run."""
-    import json
-
-    from safetensors.torch import save_file
-
     tensors = {name: tensor.detach().to("cpu", torch.float16).contiguous()
                if tensor.is_floating_point() else tensor.detach().cpu().contiguous()
                for name, tensor in network.state_dict().items()}
     metadata = {"format": RESUME_FORMAT, "version": str(STATE_VERSION), "step": str(step),
                 "run_config": json.dumps(run_config), "extra": json.dumps(extra)}
-    atomic_write(path, lambda temp: save_file(tensors, str(temp), metadata=metadata))
+    write_with(path, lambda temp: save_file(tensors, str(temp), metadata=metadata))
 
 
 def load_compact(path: Path, device: torch.device) -> dict[str, Any]:
     """Read :func:`save_compact`'s file: ``{"network", "step", "run_config", "extra"}``."""
-    import json
-
-    from safetensors import safe_open
-
     with safe_open(str(path), framework="pt", device="cpu") as stream:
         metadata = stream.metadata() or {}
         if metadata.get("format") != RESUME_FORMAT or metadata.get("version") != str(

@@ -41,8 +41,6 @@ def make_sources():
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory):
     """A corpus of 1 s clips from 8 synthetic tracks, all three splits present."""
-    pytest.importorskip("soundfile")
-    pytest.importorskip("pyloudnorm")
     root = tmp_path_factory.mktemp("tiny")
     _make_sources(root / "audio")
     build_corpus(folder_tracks(root / "audio", "test-licence"), root / "corpus",

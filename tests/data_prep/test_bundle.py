@@ -9,12 +9,13 @@ import pytest
 from data_prep import bundle, shards
 from data_prep.dataset import ClipDataset
 
-for module in ("music21", "mido", "tinysoundfont", "soundfile", "pyloudnorm"):
+for module in ("music21", "mido", "tinysoundfont"):  # the data extra
     pytest.importorskip(module)
 if not bundle.SF3.exists():
     pytest.skip(f"no {bundle.SF3} (apt package {bundle.SF3_PACKAGE})", allow_module_level=True)
 
 
+@pytest.mark.slow
 def test_make_and_render_tiny_bundle(tiny_corpus, tmp_path):
     description = bundle.make_bundle(tmp_path / "bundle", tiny_corpus, scores=1, variants=2,
                                      recordings_mib=0.5)

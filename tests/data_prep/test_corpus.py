@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import pyloudnorm
 import pytest
 
 from data_prep import shards
@@ -11,9 +12,6 @@ from data_prep.corpus import SplitShares, build_corpus
 from data_prep.dataset import ClipDataset
 from data_prep.processing import ClipOptions
 from data_prep.sources import folder_tracks
-
-soundfile = pytest.importorskip("soundfile")
-pyloudnorm = pytest.importorskip("pyloudnorm")
 
 OPTIONS = ClipOptions(clip_seconds=1.0)
 SHARES = SplitShares(valid=0.3, test=0.3)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
+import soundfile
 from click.testing import CliRunner
 
 from data_prep.__main__ import main
-
-soundfile = pytest.importorskip("soundfile")
 
 
 def run_pairs(corpus, out, seed):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile
 
 from data_prep import sources
 
@@ -53,7 +54,6 @@ def test_free_text_and_missing_copyright(doc_folder):
 
 
 def test_audio_inside_archives_is_found(tmp_path):
-    soundfile = pytest.importorskip("soundfile")
     audio = tmp_path / "tone.wav"
     soundfile.write(audio, np.zeros(4800, np.float32), 48_000)
     with zipfile.ZipFile(tmp_path / "music.pk3", "w") as archive:

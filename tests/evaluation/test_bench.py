@@ -1,5 +1,7 @@
 import math
 
+import pytest
+
 from evaluation import bench
 from restore.checkpoint import random_model
 
@@ -12,6 +14,7 @@ def test_dropouts_are_evenly_spread_and_inside_the_input():
     assert len(bench.dropouts(1.0)) == 2  # short inputs get fewer, never overlapping gaps
 
 
+@pytest.mark.slow
 def test_bench_rows_flops_and_table():
     model = random_model()
     result = bench.run_bench(model, device="cpu", steps=(1,), lengths_seconds=(0.5,),
@@ -32,6 +35,7 @@ def test_bench_rows_flops_and_table():
         assert lines[header + 2].count("|") == lines[header].count("|")
 
 
+@pytest.mark.slow
 def test_flops_grow_with_steps():
     model = random_model()
     one = bench.flops_per_audio_second(model, 1, "upsample", "cpu")

@@ -62,6 +62,7 @@ def test_long_clips_join_consecutive_clips_of_one_track(tmp_path):
         case_builder.load_long_test_clips(corpus, 3, 3.0, seed=0)  # the third track is broken
 
 
+@pytest.mark.slow
 def test_long_cases_are_seeded_and_leave_the_other_cases_alone():
     clip = synthetic_music(12.0, 1)[None]
     long_cases = case_builder.build_long_cases([clip], seed=0)
@@ -78,6 +79,7 @@ def test_long_cases_are_seeded_and_leave_the_other_cases_alone():
     assert regions[:2] == [(135984, 136464), (110249, 112649)]  # as before the long cases
 
 
+@pytest.mark.slow
 def test_plan_filters_tasks_and_conditions(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", clips_per_split=2, clip_seconds=4.0)
     plan = Plan(clips=2, tasks=("inpaint",), conditions=("gap_100ms", "gap_400ms"))

@@ -76,6 +76,7 @@ def test_textbook_detector_flags_a_click():
     assert mask[30_000] and mask.sum() < 2000
 
 
+@pytest.mark.slow
 def test_run_reports_the_issue_12_bars(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", clips_per_split=2)
     report = evaluate(None, corpus, tmp_path / "report",

@@ -81,6 +81,7 @@ def _markdown_tables(text: str) -> list[list[list[str]]]:
     return tables
 
 
+@pytest.mark.slow
 def test_report_on_tiny_corpus(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", clips_per_split=1, clip_seconds=1.0)
     plan = Plan(clips=1, clip_seconds=0.5, gap_ms=(10,), bandwidth_rates=(16000,), mp3=False,
@@ -135,6 +136,7 @@ def test_report_on_tiny_corpus(tmp_path):
     assert len(list((out / "audio").glob("*.wav"))) == 8 + 4 + 7
 
 
+@pytest.mark.slow
 def test_cli_error_for_a_missing_corpus_is_one_line(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "evaluation", "run", "--model", "random", "--data",

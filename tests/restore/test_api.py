@@ -12,6 +12,7 @@ import restore
 from restore.errors import RestoreError
 
 
+@pytest.mark.slow
 def test_import_restore_is_cheap_and_exports_are_lazy():
     code = ("import sys, restore; assert 'torch' not in sys.modules; "
             "f = restore.inpaint; assert 'torch' in sys.modules; print(restore.__version__)")

@@ -1,4 +1,4 @@
-"""What upsampling keeps and what it generates (restore.tasks.upsample.band_plan)."""
+"""What upsampling keeps and what it generates (restore.tasks.bandwidth.band_plan)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from restore import dsp
-from restore.tasks.upsample import GENERATE_MIN_EDGE_DBFS, BandPlan, band_plan
+from restore.tasks.bandwidth import GENERATE_MIN_EDGE_DBFS, BandPlan, band_plan
 
 
 def low_gain(plan: BandPlan, rate: int, frequency_hz: float) -> float:

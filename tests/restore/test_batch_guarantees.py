@@ -17,6 +17,8 @@ import soundfile as sf
 import torch
 from pyav_media import encode, tone
 
+pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
+
 RATE = 8000
 CLASSICAL = ("--method", "classical")
 

@@ -25,8 +25,9 @@ def _sample(model, seed: int = 0) -> torch.Tensor:
     degraded = torch.randn(1, 1, 500, generator=torch.Generator().manual_seed(1)) * 0.1
     mask = torch.ones_like(degraded)
     mask[..., 200:300] = 0
-    return generate(model, degraded * mask, mask, torch.tensor([0]), torch.tensor([24_000.0]),
-                    steps=3, generator=torch.Generator().manual_seed(seed))
+    return generate(model.denoiser, degraded * mask, mask, torch.tensor([0]),
+                    torch.tensor([24_000.0]), steps=3,
+                    generator=torch.Generator().manual_seed(seed))
 
 
 def test_round_trip_gives_identical_outputs(tmp_path: Path) -> None:

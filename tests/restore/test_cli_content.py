@@ -25,6 +25,8 @@ from restore.cli import cli
 from restore.config import ModelConfig
 from restore.tasks.guard import CEILING
 
+pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
+
 RATE = 16_000
 
 

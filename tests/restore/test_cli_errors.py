@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
+
 RATE = 48_000
 
 

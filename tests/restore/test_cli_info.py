@@ -29,6 +29,7 @@ def damaged(tmp_path, rng):
     return path, audio
 
 
+@pytest.mark.slow
 def test_info_json_and_labels(tmp_path, damaged):
     path, audio = damaged
     labels = tmp_path / "tape.txt"
@@ -87,6 +88,7 @@ def test_output_for(tmp_path):
     assert output_for(item, out, several=False) == out / "reel1" / "a.wav"
 
 
+@pytest.mark.slow
 def test_labels_for_several_files_go_into_a_folder(tmp_path, damaged):
     path, audio = damaged
     second = tmp_path / "other.flac"

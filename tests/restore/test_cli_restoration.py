@@ -24,6 +24,8 @@ from restore.checkpoint import random_model, save_model
 from restore.cli import cli
 from restore.config import ModelConfig
 
+pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
+
 RATE = 16_000
 
 

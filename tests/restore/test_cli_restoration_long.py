@@ -18,10 +18,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from restore.checkpoint import random_model, save_model
 from restore.config import ModelConfig
+
+pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
 
 RATE = 16000
 MEASURE = ("import resource, subprocess, sys; "

@@ -14,6 +14,8 @@ from scipy import signal
 from restore import dsp
 from restore.cutoff import SpectrumStats, estimate_bandwidth
 
+pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
+
 RATE = 48_000
 
 

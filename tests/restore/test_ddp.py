@@ -6,12 +6,15 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
 import torch
 import torch.multiprocessing as mp
 
 from restore.training import distributed
 from restore.training.loop import Trainer, TrainOptions
 from restore.training.state import step_generator
+
+pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
 
 
 def _free_port() -> int:

@@ -106,6 +106,7 @@ def clipped_file(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["classical", "diffusion"])
 def test_cli_keeps_unclipped_samples_and_the_constraint(clipped_file, method):
     from tests.restore.test_declick import tiny_model
@@ -127,6 +128,7 @@ def test_cli_keeps_unclipped_samples_and_the_constraint(clipped_file, method):
     assert {item["method"] for item in regions} == {method}
 
 
+@pytest.mark.slow
 def test_cli_integer_output_warns_about_full_scale(clipped_file, tmp_path):
     loud = tmp_path / "loud.wav"
     audio, _ = sf.read(clipped_file / "clipped.wav", dtype="float32")

@@ -101,7 +101,7 @@ def test_generate_keeps_known_samples_exactly(sampler: str, length: int) -> None
     mask[:, :, length // 3: 2 * length // 3] = 0
     degraded = degraded * mask
     task_id = torch.tensor([TASK_ID["inpaint"], TASK_ID["transition"]])
-    out = generate(model, degraded, mask, task_id, torch.full((2,), 24_000.0), steps=3,
+    out = generate(model.denoiser, degraded, mask, task_id, torch.full((2,), 24_000.0), steps=3,
                    sampler=sampler, generator=generator)
     assert out.shape == degraded.shape and torch.isfinite(out).all()
     assert torch.equal(out[mask > 0], degraded[mask > 0])
@@ -111,7 +111,7 @@ def test_generate_is_reproducible_with_a_seed_and_differs_without() -> None:
     model = random_model()
     degraded = torch.zeros(1, 1, 600)
     mask = torch.zeros(1, 1, 600)
-    args = (model, degraded, mask, torch.tensor([0]), torch.tensor([24_000.0]))
+    args = (model.denoiser, degraded, mask, torch.tensor([0]), torch.tensor([24_000.0]))
     first = generate(*args, steps=4, generator=torch.Generator().manual_seed(5), churn=1.0)
     again = generate(*args, steps=4, generator=torch.Generator().manual_seed(5), churn=1.0)
     other = generate(*args, steps=4, generator=torch.Generator().manual_seed(6), churn=1.0)
@@ -119,7 +119,7 @@ def test_generate_is_reproducible_with_a_seed_and_differs_without() -> None:
     assert not torch.equal(first, other)
 
 
-def test_generate_calls_a_custom_consistency_at_the_callers_level() -> None:
+def test_generate_applies_custom_projections_at_the_callers_level() -> None:
     model = random_model()
     degraded = torch.full((1, 1, 256), 0.01)
     mask = torch.ones(1, 1, 256)
@@ -129,19 +129,38 @@ def test_generate_calls_a_custom_consistency_at_the_callers_level() -> None:
         seen.append(estimate.shape)
         return torch.full_like(estimate, 0.02)
 
-    out = generate(model, degraded, mask, torch.tensor([0]), torch.tensor([24_000.0]),
-                   steps=2, sampler="dpmpp_2m", consistency=hook)
+    out = generate(model.denoiser, degraded, mask, torch.tensor([0]), torch.tensor([24_000.0]),
+                   steps=2, sampler="dpmpp_2m", projections=[hook])
     assert seen and all(shape == (1, 1, 256) for shape in seen)
     torch.testing.assert_close(out, torch.full_like(out, 0.02))
+
+
+def test_generate_from_an_initial_guess_at_a_low_sigma_stays_near_it() -> None:
+    """SDEdit: ``x`` plus noise of std ``sigmas[0]``; a short schedule from a low sigma hardly
+    moves the guess, pure noise lands elsewhere; known samples stay exact either way."""
+    denoiser = random_model().denoiser
+    generator = torch.Generator().manual_seed(7)
+    degraded = torch.randn(1, 1, 600, generator=generator) * 0.1
+    mask = torch.ones_like(degraded)
+    mask[..., 200:400] = 0
+    guess = torch.randn(1, 1, 600, generator=generator) * 0.1
+    args = (denoiser, degraded * mask, mask, torch.tensor([0]), torch.tensor([24_000.0]))
+    refined = generate(*args, sigmas=torch.tensor([0.003, 0.002, 0.0]), x=guess,
+                       sampler="dpmpp_2m", generator=generator)
+    fresh = generate(*args, steps=2, sampler="dpmpp_2m", generator=generator)
+    gap = mask == 0
+    assert (refined[gap] - guess[gap]).abs().max() < 0.01
+    assert (fresh[gap] - guess[gap]).abs().max() > 0.05
+    assert torch.equal(refined[~gap], degraded[~gap]) and torch.equal(fresh[~gap], degraded[~gap])
 
 
 def test_generate_rejects_bad_shapes_and_sampler() -> None:
     model = random_model()
     with pytest.raises(ValueError):
-        generate(model, torch.zeros(1, 100), torch.zeros(1, 100), torch.tensor([0]),
+        generate(model.denoiser, torch.zeros(1, 100), torch.zeros(1, 100), torch.tensor([0]),
                  torch.tensor([1.0]), steps=2)
     with pytest.raises(ValueError, match="sampler"):
-        generate(model, torch.zeros(1, 1, 100), torch.zeros(1, 1, 100), torch.tensor([0]),
+        generate(model.denoiser, torch.zeros(1, 1, 100), torch.zeros(1, 1, 100), torch.tensor([0]),
                  torch.tensor([1.0]), steps=2, sampler="nope")
 
 

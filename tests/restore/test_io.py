@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from restore import io, io_writer, riff
+from restore import io
 from restore.errors import RestoreError
+from restore.io import riff
+from restore.io import writer as io_writer
 
 RATE = 48_000
 

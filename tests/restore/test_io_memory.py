@@ -10,9 +10,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import av
 import numpy as np
 import pytest
 import soundfile as sf
+
+pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
 
 RATE = 48_000
 LONG_SECONDS = 20 * 60
@@ -71,7 +74,6 @@ def test_info_reads_in_constant_memory(tmp_path):
 def write_long_pyav(path, seconds: int) -> None:
     """A Matroska file of 16-bit PCM: read through PyAV (decoded into a temporary file), like
     an M4A or MP3, but quick to make; the reader's memory does not depend on the codec."""
-    av = pytest.importorskip("av")
     rng = np.random.default_rng(0)
     with av.open(str(path), "w", format="matroska") as out:
         stream = out.add_stream("pcm_s16le", rate=RATE, layout="stereo")

@@ -18,10 +18,10 @@ from restore.diffusion.precision import (
     native_bf16,
     resolve_precision,
 )
-from restore.tasks.runner import (
+from restore.tasks.sampler import (
     CPU_BATCH_SIZE,
     CUDA_BATCH_SIZE,
-    Sampling,
+    SamplingOptions,
     default_batch_size,
     resolve_batch_size,
 )
@@ -46,7 +46,7 @@ def test_precision_resolves_per_device_and_rejects_unknown_names():
     with pytest.raises(ValueError, match="precision must be one of"):
         resolve_precision("fp16", cpu)
     with pytest.raises(ValueError, match="precision must be one of"):
-        Sampling.create(random_model(), steps=1, seed=0, device="cpu", precision="half")
+        SamplingOptions(random_model(), steps=1, seed=0, device="cpu", precision="half")
     with pytest.raises(ValueError, match="precision must be one of"):
         restore.upsample(np.zeros((1, 800), np.float32), 8000, precision="fp16", device="cpu")
 
@@ -88,9 +88,9 @@ def test_bf16_generate_matches_fp32_and_keeps_known_samples_exact():
     results = {}
     for precision in ("fp32", "bf16"):
         results[precision] = generate(
-            model, inputs["degraded"], inputs["mask"], inputs["task_id"], inputs["cutoff_hz"],
-            steps=3, sampler="dpmpp_2m", generator=torch.Generator().manual_seed(1),
-            precision=precision)
+            model.denoiser, inputs["degraded"], inputs["mask"], inputs["task_id"],
+            inputs["cutoff_hz"], steps=3, sampler="dpmpp_2m",
+            generator=torch.Generator().manual_seed(1), precision=precision)
     known = inputs["mask"] > 0
     bf16, fp32 = results["bf16"], results["fp32"]
     assert bf16.dtype == torch.float32

@@ -8,7 +8,9 @@ import struct
 import numpy as np
 import soundfile as sf
 
-from restore import io, riff
+from restore import io
+from restore.io import riff
+from restore.io import writer as io_writer
 
 RATE = 48_000
 
@@ -90,7 +92,6 @@ def test_bwf_chunks_are_carried_and_history_appended(tmp_path, rng):
 
 
 def test_rf64_output_carries_chunks(tmp_path, rng, monkeypatch):
-    from restore import io_writer
 
     source = tmp_path / "in.wav"
     audio = make_bwf(source, rng)
@@ -135,7 +136,6 @@ def test_coding_history_of_malformed_bext_is_left_alone():
 
 
 def test_rf64_input_gives_rf64_output_with_history_growing(tmp_path, rng, monkeypatch):
-    from restore import io_writer
 
     source = tmp_path / "in.wav"
     audio = make_bwf(source, rng).T

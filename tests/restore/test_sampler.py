@@ -82,7 +82,7 @@ def test_last_step_to_zero_returns_the_denoiser_output() -> None:
         torch.testing.assert_close(result, gaussian_denoiser(x, 0.5), msg=name)
 
 
-def test_consistency_is_applied_after_each_call_and_at_the_end() -> None:
+def test_projection_is_applied_after_each_call_and_at_the_end() -> None:
     calls = []
 
     def hook(estimate: torch.Tensor) -> torch.Tensor:
@@ -91,7 +91,7 @@ def test_consistency_is_applied_after_each_call_and_at_the_end() -> None:
 
     x = torch.randn(1, 1, 64, generator=torch.Generator().manual_seed(4)) * 20.0
     result = sample_dpmpp_2m(gaussian_denoiser, x, get_sigmas_karras(5, 0.002, 20.0),
-                             consistency=hook)
+                             project=hook)
     assert len(calls) == 6  # 5 denoiser calls + the final projection
     assert result.abs().max() <= 0.1
 

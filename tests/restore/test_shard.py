@@ -11,6 +11,8 @@ import soundfile as sf
 
 from restore.cli.batch import InputItem, parse_shard, select_shard
 
+pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
+
 
 def test_shards_partition_the_items():
     items = [InputItem(Path(f"{index}.wav"), Path(f"{index}.wav")) for index in range(7)]

@@ -8,7 +8,8 @@ import json
 import numpy as np
 import soundfile as sf
 
-from restore import io, sidecar
+from restore import io
+from restore.io import sidecar
 
 RATE = 48_000
 

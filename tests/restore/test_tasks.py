@@ -15,9 +15,9 @@ import restore
 from restore import dsp
 from restore.checkpoint import random_model
 from restore.config import ModelConfig
+from restore.tasks import bandwidth as bandwidth_task
 from restore.tasks import inpaint as inpaint_task
-from restore.tasks import upsample as upsample_task
-from restore.tasks.runner import Sampling
+from restore.tasks.sampler import Sampler, SamplingOptions
 from restore.tasks.stereo import from_components, to_components
 
 
@@ -122,7 +122,7 @@ def test_upsample_keeps_the_low_band_and_lengths(model):
         out = restore.upsample(audio, rate, target, model=model, steps=2, device="cpu")
         assert out.shape == (1, -(-audio.shape[1] * target // rate))
         reference = dsp.resample(torch.from_numpy(audio), rate, target).numpy()
-        keep = upsample_task.band_plan(rate, target, None).keep_hz
+        keep = bandwidth_task.band_plan(rate, target, None).keep_hz
         assert lsd_lf(out, reference, target, keep) < 0.05
 
 
@@ -130,11 +130,11 @@ def test_upsample_windows_agree_where_they_overlap(model):
     """Seam test at the window level: each window's output equals its neighbours' output."""
     rate = 8000
     audio = music(3.0, rate, 1)
-    plan = upsample_task.upsample_plan(rate, 48_000, window_seconds=0.5, overlap_seconds=0.125,
-                                       context_seconds=0.125)
-    band = upsample_task.band_plan(rate, 48_000, None)
-    sampling = Sampling.create(model, steps=2, seed=0, device="cpu")
-    process = upsample_task.BandwidthProcess(sampling, rate, 48_000, band, (False,))
+    plan = bandwidth_task.window_plan(rate, 48_000, window_seconds=0.5, overlap_seconds=0.125,
+                                      context_seconds=0.125)
+    band = bandwidth_task.band_plan(rate, 48_000, None)
+    sampler = Sampler.create(SamplingOptions(model, steps=2, seed=0, device="cpu"))
+    process = bandwidth_task.BandwidthProcess(sampler, rate, 48_000, band, (False,))
     outputs = []
 
     def spy(batch):

@@ -53,6 +53,7 @@ def test_lr_schedule_warms_up_then_decays_to_the_floor() -> None:
     assert lr_factor(55, 10, 100, 0.1) == pytest.approx(0.55)
 
 
+@pytest.mark.slow
 def test_tiny_model_learns_in_60_cpu_steps(tmp_path: Path) -> None:
     run = tiny_run(total_steps=60, val_every=60, log_every=10, ckpt_every=60)
     train(run, factory, TrainOptions(out_dir=tmp_path, device="cpu"))

@@ -6,12 +6,15 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from data_prep import shards
 from restore.checkpoint import load_model
 from restore.cli import cli
 from restore.config import ModelConfig, RunConfig, TrainConfig
+
+pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
 
 
 def synthetic_music(seconds: float, seed: int, rate: int = 48_000) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The helper tools of the training package: step profiler and loss-curve plot."""
+"""The training tools in tools/: step profiler and loss-curve plot."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from restore.config import ModelConfig, RunConfig, TrainConfig, to_dict
-from restore.training.profile_step import profile
+from tools.profile_step import profile
 
 
 def test_profile_step_reports_every_stage_on_cpu(tmp_path: Path) -> None:
@@ -29,7 +29,7 @@ def test_profile_step_reports_every_stage_on_cpu(tmp_path: Path) -> None:
 
 def test_plot_writes_a_png(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib", reason="matplotlib (a dev extra) is not installed")
-    from restore.training.plot import plot
+    from tools.plot_runs import plot
 
     run = tmp_path / "run"
     run.mkdir()

@@ -1,9 +1,10 @@
 """Measure where a training step's time goes, and the model's inference throughput.
 
-``python -m restore.training.profile_step --config restore/configs/default.json --device cuda``
+``python -m tools.profile_step --config restore/configs/default.json --device cuda``
 prints one JSON object: seconds per ``make_batch`` for each task, per compiled/plain training
 step (forward + backward, bf16 on CUDA), and model calls per second at inference (in seconds
-of 48 kHz audio per second of wall time). Numbers for docs/model.md and docs/performance.md.
+of 48 kHz audio per second of wall time). Numbers in docs/model.md (training record) and
+docs/runs/README.md.
 """
 
 from __future__ import annotations

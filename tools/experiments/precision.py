@@ -1,6 +1,6 @@
 """Precision experiment: does bf16 inference change quality against fp32?
 
-``python -m evaluation.experiments.precision CORPUS [--split valid] [--clips 8] [--steps 8]``
+``python -m tools.experiments.precision CORPUS [--split valid] [--clips 8] [--steps 8]``
 builds the evaluation's bandwidth (8 and 16 kHz input) and inpainting (100 and 400 ms) cases
 from 4 s clips of a corpus split, runs the shipped model through ``restore.upsample`` /
 ``restore.inpaint`` (method diffusion, seed 0) once with ``precision="fp32"`` and once with

@@ -1,11 +1,11 @@
 """Spectrum-matching experiment: does pulling a fill's average spectrum towards its context help?
 
-``python -m evaluation.experiments.fill_spectrum CORPUS [--split valid] [--clips 12]``
+``python -m tools.experiments.fill_spectrum CORPUS [--split valid] [--clips 12]``
 cuts one gap of each length (100/200/400 ms, positions as ``evaluation.cases``) into 4 s clips
 of a corpus split, fills it with ``restore.inpaint(method="diffusion")`` (8 steps, seed 0),
 then equalises the fill towards its context (:func:`match_context_spectrum`) with two gain
 ranges, and prints the mean LSD over the gap's frames and the join flux of each next to AR
-interpolation's. Tune on ``valid``; the test split is for the report. Result (docs/model.md):
+interpolation's. Tune on ``valid``; the test split is for the report. Result (docs/results.md):
 a change of 1 % or less, so it is not part of ``restore``.
 
 The equaliser: Welch power spectra (20 ms segments) of the context (up to 0.25 s or the gap's

@@ -4,12 +4,12 @@ Samples cross this boundary as ``np.float32`` arrays shaped ``[channels, frames]
 +-1.0. Two readers: libsndfile (soundfile) for WAV/WAVEX (8/16/24/32-bit int, 32/64-bit
 float), RF64, W64, FLAC, AIFF, OGG/Vorbis/Opus, CAF, AU and the rest it knows; PyAV (FFmpeg)
 for MP3, AAC/M4A, ALAC, WMA, the audio of video files and the other extensions in
-:data:`restore.io_decode.AV_EXTENSIONS`, decoded once into a temporary float file so that the
+:data:`restore.io.decode.AV_EXTENSIONS`, decoded once into a temporary float file so that the
 length is the decoded length and every read is exact. A file that ends before its header says
 (a partly copied WAV or FLAC, a partly downloaded MP3) is read up to where it ends, with a
 warning logged once. Writing produces WAV-family, W64, FLAC or AIFF files, atomically, never
 over an input, never over an existing file unless asked, carrying Broadcast WAV chunks from a
-WAV input (see :mod:`restore.riff`). Every failure is a :class:`RestoreError`.
+WAV input (see :mod:`restore.io.riff`). Every failure is a :class:`RestoreError`.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from restore import riff
 from restore.errors import RestoreError
-from restore.io_decode import AV_EXTENSIONS, decode_to_file
-from restore.io_format import WAV_FAMILY, AudioInfo, describe_error
-from restore.io_writer import AudioWriter, check_output_path
+from restore.io import riff
+from restore.io.decode import AV_EXTENSIONS, decode_to_file
+from restore.io.formats import WAV_FAMILY, AudioInfo, describe_error
+from restore.io.writer import AudioWriter, check_output_path
 
 # Extensions libsndfile reads (PyAV's are AV_EXTENSIONS); `-r` picks up both.
 SNDFILE_EXTENSIONS: tuple[str, ...] = (
@@ -209,7 +209,7 @@ def _decode(path: Path, target: Path):
 
 
 def _probe_av(path: Path, key: tuple) -> _Source:
-    """Decode ``path`` once into a temporary float file (see :mod:`restore.io_decode`)."""
+    """Decode ``path`` once into a temporary float file (see :mod:`restore.io.decode`)."""
     while len(_decoded) >= KEEP_DECODED:
         _forget_decoded(next(iter(_decoded)))
     try:

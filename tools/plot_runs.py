@@ -1,6 +1,6 @@
-"""Plot runs' loss curves and validation metrics into one PNG (needs matplotlib).
+"""Plot runs' loss curves and validation metrics into one PNG (needs matplotlib, a dev extra).
 
-``python -m restore.training.plot RUN_DIR [RUN_DIR ...] --out docs/model_loss.png``
+``python -m tools.plot_runs RUN_DIR [RUN_DIR ...] --out curve.png``
 """
 
 from __future__ import annotations
@@ -9,17 +9,15 @@ import argparse
 import json
 from pathlib import Path
 
+from matplotlib.figure import Figure  # the object API: no pyplot, no GUI backend
+
 from restore.config import TASKS
 from restore.training.logs import read_losses
 
 
 def plot(run_dirs: list[Path], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, (loss_axis, lsd_axis) = plt.subplots(1, 2, figsize=(11, 4))
+    figure = Figure(figsize=(11, 4))
+    loss_axis, lsd_axis = figure.subplots(1, 2)
     for run_dir in run_dirs:
         steps, losses = zip(*read_losses(run_dir), strict=True)
         loss_axis.plot(steps, losses, label=f"{run_dir.name} (train, mean per log interval)")

@@ -2,7 +2,7 @@
 
 The output never appears under its final name until it is complete: samples go to a hidden
 temporary file in the target folder (``.<name>.<random>.restore-part``), which is flushed,
-fsynced and renamed over the final name (:mod:`restore.atomic`); with ``staging=`` the rename
+fsynced and renamed over the final name (:mod:`restore.io.atomic`); with ``staging=`` the rename
 waits for the caller (an output and its sidecar are renamed together). Any error (including
 Ctrl-C or SIGTERM) removes the temporary file. A process killed with SIGKILL can leave a
 ``.restore-part`` file behind, never a truncated output.
@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from restore import __version__, riff
-from restore.atomic import StagedFiles, new_temp
+from restore import __version__
 from restore.errors import RestoreError
-from restore.io_format import (
+from restore.io import riff
+from restore.io.atomic import StagedFiles, new_temp
+from restore.io.formats import (
     BYTES_PER_SAMPLE,
     WAV_FAMILY,
     AudioInfo,

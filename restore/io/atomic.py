@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from restore.errors import RestoreError
-from restore.io_format import default_file_mode, describe_error, sync_directory
+from restore.io.formats import default_file_mode, describe_error, sync_directory
 
 TEMP_SUFFIX = ".restore-part"
 
@@ -36,17 +37,35 @@ def fsync_file(path: Path) -> None:
         os.fsync(file.fileno())
 
 
-def write_bytes(target: Path, payload: bytes, *, overwrite: bool = True) -> None:
-    """Write ``payload`` to ``target`` atomically; raises RestoreError on failure."""
+def write_with(target: str | Path, write: Callable[[Path], None], *,
+               overwrite: bool = True) -> Path:
+    """Put a file at ``target`` atomically: ``write(temp)`` fills a temporary beside it, which is
+    then renamed over ``target`` (the folder is created if missing). Returns ``target``.
+
+    ``write`` may not rely on the temporary's suffix (pass the format explicitly). An OSError
+    becomes a RestoreError; anything else ``write`` raises passes through, the temporary removed.
+    """
+    target = Path(target)
     with StagedFiles() as staged:
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             temp = new_temp(target)
             staged.add(temp, target, replace=overwrite)
-            with open(temp, "wb") as file:
-                file.write(payload)
+            write(temp)
         except OSError as error:
             raise RestoreError(target, f"cannot write: {describe_error(error)}") from error
         staged.commit()
+    return target
+
+
+def write_bytes(target: str | Path, payload: bytes, *, overwrite: bool = True) -> Path:
+    """Write ``payload`` to ``target`` atomically; raises RestoreError on failure."""
+    return write_with(target, lambda temp: temp.write_bytes(payload), overwrite=overwrite)
+
+
+def write_text(target: str | Path, text: str, *, overwrite: bool = True) -> Path:
+    """Write ``text`` (UTF-8) to ``target`` atomically; raises RestoreError on failure."""
+    return write_bytes(target, text.encode("utf-8"), overwrite=overwrite)
 
 
 class StagedFiles:

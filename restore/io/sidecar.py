@@ -19,10 +19,12 @@ from typing import Any
 
 import soundfile as sf
 
-from restore import __version__, io, riff
-from restore.atomic import StagedFiles, new_temp
+from restore import __version__
 from restore.errors import RestoreError
-from restore.io_format import describe_error
+from restore.io import riff
+from restore.io.atomic import StagedFiles, new_temp
+from restore.io.audio import read_info
+from restore.io.formats import describe_error
 
 SIDECAR_SUFFIX = ".restore.json"
 SIDECAR_FORMAT_VERSION = 1
@@ -68,7 +70,7 @@ def audio_md5(path: str | Path) -> dict[str, str] | None:
 def _input_format(path: Path) -> dict[str, Any] | None:
     """Format of an input as restore read it, with the decoder and any truncation warning."""
     try:
-        info = io.read_info(path)
+        info = read_info(path)
     except RestoreError:
         return None
     return {"container": info.container, "subtype": info.subtype,

@@ -27,7 +27,14 @@ import numpy as np
 import torch
 
 from restore import dsp
-from restore.chunking import WindowBatch, WindowPlan, blend_windows, make_plan, overlap_add_stream
+from restore.chunking import (
+    WindowAgreement,
+    WindowBatch,
+    WindowPlan,
+    make_plan,
+    overlap_add_stream,
+)
+from restore.classical import sinc_upsample
 from restore.config import MODEL_RATE
 from restore.cutoff import BandwidthEstimate, SpectrumStats
 from restore.tasks.guard import (
@@ -36,12 +43,15 @@ from restore.tasks.guard import (
     Limiter,
     guarded,
 )
+from restore.tasks.provenance import Region, region
+from restore.tasks.sampler import Sampler, SamplingOptions, task_method
+from restore.tasks.source import Sink, Source
+from restore.tasks.stereo import channel_matrices, to_components
 
 WINDOW_SECONDS = 1.0  # core of each window
 OVERLAP_SECONDS = 0.25  # cores of neighbouring windows overlap by this much
 CONTEXT_SECONDS = 0.25  # real audio added on each side and discarded
 FULL_BAND_FRACTION = 0.95  # a known band this close to the output Nyquist needs no generation
-OUTPUT_RATES = (44_100, 48_000)  # rates the method is meant for (others: resampled from 48 kHz)
 KEEP_NYQUIST_SHARE = 0.9  # with a rate change the input is kept up to this share of its
 # Nyquist: the resampler is flat there (-0.04 dB), and rolls off (-6 dB at 0.945) above
 TRANSITION_NYQUIST_SHARE = 0.02  # crossover width at most this share of the lower Nyquist
@@ -99,9 +109,9 @@ def band_plan(in_rate: int, out_rate: int, edge_hz: float | None,
     return BandPlan(keep, cutoff, transition, cutoff + transition / 2 < top)
 
 
-def upsample_plan(in_rate: int, out_rate: int, *, window_seconds: float = WINDOW_SECONDS,
-                  overlap_seconds: float = OVERLAP_SECONDS,
-                  context_seconds: float = CONTEXT_SECONDS) -> WindowPlan:
+def window_plan(in_rate: int, out_rate: int, *, window_seconds: float = WINDOW_SECONDS,
+                overlap_seconds: float = OVERLAP_SECONDS,
+                context_seconds: float = CONTEXT_SECONDS) -> WindowPlan:
     """Window geometry in input samples, integral at the output and the model rate."""
     return make_plan(round(window_seconds * in_rate), round(overlap_seconds * in_rate),
                      round(context_seconds * in_rate), in_rate, out_rate, MODEL_RATE)
@@ -116,7 +126,7 @@ class BandwidthProcess:
     components) to condition the next batch. ``silent`` channels are kept as they are.
     """
 
-    sampling: object  # restore.tasks.runner.Sampling
+    sampler: Sampler
     in_rate: int
     out_rate: int
     band: BandPlan
@@ -124,25 +134,17 @@ class BandwidthProcess:
     _head: tuple[int, torch.Tensor] | None = field(default=None, repr=False)
 
     def __call__(self, batch: WindowBatch) -> torch.Tensor:
-        from restore.tasks.runner import sample_components
-        from restore.tasks.stereo import channel_matrices, to_components
-
         plan = batch.plan
         gcd = math.gcd(self.in_rate, MODEL_RATE)
         up, down = MODEL_RATE // gcd, self.in_rate // gcd
-        audio = batch.audio.to(self.sampling.device)  # resample where the model runs
+        audio = batch.audio.to(self.sampler.device)  # resample where the model runs
         model_audio = dsp.resample(audio, self.in_rate, MODEL_RATE)
         model_audio = model_audio[..., :plan.padded * up // down]
-        head = self._head
         silent = torch.tensor([self.silent] * audio.shape[0])
-
-        def blend(components: torch.Tensor) -> torch.Tensor:
-            moved = None if head is None else (head[0], head[1].to(components))
-            return blend_windows(components, batch.starts, plan, up, down, moved)[0]
-
+        agree = WindowAgreement(batch.starts, plan, up, down, audio.shape[1], self._head)
         mask = torch.ones(model_audio.shape[0], 1, model_audio.shape[-1], device=audio.device)
-        generated = sample_components(self.sampling, model_audio, mask, "bandwidth",
-                                      self.band.cutoff_hz, blend, silent)
+        generated = self.sampler.fill(model_audio, mask, "bandwidth", self.band.cutoff_hz,
+                                      [agree], silent)
         last = to_components(generated[-1:], channel_matrices(silent[-1:]))[0]
         core = slice(plan.context * up // down, (plan.context + plan.window) * up // down)
         self._head = (batch.starts[-1] * up // down, last[:, core].clone())
@@ -157,8 +159,6 @@ class BandwidthProcess:
 
 def sinc_process(in_rate: int, out_rate: int) -> Callable[[WindowBatch], torch.Tensor]:
     """Processing function of the classical method: sinc resampling (adds no new band)."""
-    from restore.classical import sinc_upsample
-
     def process(batch: WindowBatch) -> torch.Tensor:
         length = batch.plan.to_output(batch.plan.padded)
         out = [sinc_upsample(item.numpy(), in_rate, out_rate)[:, :length] for item in batch.audio]
@@ -171,7 +171,7 @@ def resample_stream(blocks: Iterable[np.ndarray], frames: int, channels: int, in
                     out_rate: int, *, plan: WindowPlan | None = None, batch_size: int = 4,
                     callback: Callable[[dict], None] | None = None) -> Iterator[np.ndarray]:
     """Sinc-resampled ``[channels, n]`` blocks, streamed (the classical method)."""
-    plan = plan or upsample_plan(in_rate, out_rate)
+    plan = plan or window_plan(in_rate, out_rate)
     yield from overlap_add_stream(blocks, frames, channels, plan, sinc_process(in_rate, out_rate),
                                   batch_windows=batch_size, callback=callback)
 
@@ -189,7 +189,7 @@ def survey_input(blocks: Iterable[np.ndarray], rate: int, channels: int, *,
     return survey, None if spectrum is None else spectrum.estimate()
 
 
-def upsample_stream(
+def bandwidth_stream(
     blocks: Iterable[np.ndarray],
     frames: int,
     channels: int,
@@ -199,7 +199,7 @@ def upsample_stream(
     survey: InputSurvey,
     *,
     method: str,
-    sampling=None,
+    sampler: Sampler | None = None,
     batch_size: int = 4,
     plan: WindowPlan | None = None,
     callback: Callable[[dict], None] | None = None,
@@ -213,14 +213,14 @@ def upsample_stream(
     acted. When nothing is missing, or with ``method="classical"``, the audio is only
     sinc-resampled.
     """
-    plan = plan or upsample_plan(in_rate, out_rate)
+    plan = plan or window_plan(in_rate, out_rate)
     limiter = limiter or Limiter(out_rate, survey.true_peak)
     if method == "classical" or not band.generate:
         stream = resample_stream(blocks, frames, channels, in_rate, out_rate, plan=plan,
                                  batch_size=batch_size, callback=callback)
         yield from (limiter(block) for block in stream)
         return
-    process = BandwidthProcess(sampling, in_rate, out_rate, band, survey.silent_channels())
+    process = BandwidthProcess(sampler, in_rate, out_rate, band, survey.silent_channels())
     stream = overlap_add_stream(blocks, frames, channels, plan, process,
                                 batch_windows=batch_size, callback=callback,
                                 out_channels=2 * channels)
@@ -247,3 +247,37 @@ def generated_spans(survey: InputSurvey, out_rate: int) -> list[tuple[float, flo
     if position < frames / rate:
         spans.append((position, frames / rate))
     return spans
+
+
+def extend_bandwidth(source: Source, sink: Sink, rate: int, *, cutoff_hz: float | None,
+                     method: str, options: SamplingOptions,
+                     callback: Callable[[dict], None] | None = None
+                     ) -> tuple[list[Region], dict | None]:
+    """Bandwidth-extend ``source`` to ``rate`` into ``sink``, streaming.
+
+    ``cutoff_hz``: the input's effective bandwidth (None: estimated, :mod:`restore.cutoff`).
+    Returns the generated regions and the sidecar's ``level`` entry (None: nothing limited).
+    """
+    survey, estimate = survey_input(source.blocks(), source.sample_rate, source.channels,
+                                    measure_cutoff=cutoff_hz is None)
+    band = band_plan(source.sample_rate, rate,
+                     estimate.cutoff_hz if cutoff_hz is None else cutoff_hz,
+                     None if cutoff_hz is not None else estimate.edge_level_dbfs)
+    method = task_method(method, "bandwidth")
+    if not band.generate:
+        method = "classical"  # nothing is missing: the input is only resampled
+    sampler = None if method == "classical" else Sampler.create(options)
+    limiter = Limiter(rate, survey.true_peak)
+    stream = bandwidth_stream(source.blocks(), source.frames, source.channels,
+                              source.sample_rate, rate, band, survey, method=method,
+                              sampler=sampler, batch_size=options.batch_size_for(method),
+                              callback=callback, limiter=limiter)
+    with sink.open(rate, source.channels, like=source,
+                   frames=-(-source.frames * rate // source.sample_rate)) as out:
+        for block in stream:
+            out.write(block)
+    if method == "classical":
+        return [], limiter.record()
+    return [region(start, end, "bandwidth", method=method,
+                   band_hz=[round(band.keep_hz, 1), min(rate, MODEL_RATE) / 2])
+            for start, end in generated_spans(survey, rate)], limiter.record()

@@ -1,6 +1,6 @@
 """Gap-edge experiment: the model's inpainting with and without its post-processing steps.
 
-``python -m evaluation.experiments.gap_edges CORPUS [--clips 10] [--gap 0.4]`` takes every 25th
+``python -m tools.experiments.gap_edges CORPUS [--clips 10] [--gap 0.4]`` takes every 25th
 test clip of ``CORPUS`` (2 s each at 48 kHz), cuts one centred gap and fills it (8 steps, seed 0)
 in four ways: the raw model (``restore.diffusion.generate``), the raw model with the AR edge
 blend only, the task path ``restore.inpaint(method="diffusion")`` (band matching + edge blend),
@@ -57,7 +57,7 @@ def main(corpus: Path, clips: int, gap_seconds: float) -> None:
     degraded = np.where(gap_mask, 0.0, reference).astype(np.float32)
     model = load_model(None)
     count = len(reference)
-    raw = generate(model, torch.from_numpy(degraded), torch.from_numpy(~gap_mask).float()
+    raw = generate(model.denoiser, torch.from_numpy(degraded), torch.from_numpy(~gap_mask).float()
                    .expand(count, 1, -1).contiguous(), torch.zeros(count, dtype=torch.long),
                    torch.full((count,), MODEL_RATE / 2), steps=8, sampler="dpmpp_2m",
                    generator=torch.Generator().manual_seed(0)).numpy()

@@ -1,6 +1,6 @@
 """Transition experiment: where the model's sampling starts, which task id, how many steps.
 
-``python -m evaluation.experiments.transition_start CORPUS [--clips 8] [--seconds 1.0]
+``python -m tools.experiments.transition_start CORPUS [--clips 8] [--seconds 1.0]
 [--variant TASK:START:STEPS[:SIGMA_END] ...]`` builds the evaluation's transition cases
 (``evaluation.cases``, seed 0: the middle ``seconds`` of each 4 s test clip cut out, A before,
 B after) and bridges them with 1 s of context on each side and a fresh seed-0 generator per
@@ -34,14 +34,15 @@ import torch
 from evaluation import metrics
 from evaluation.cases import load_test_clips, transition_case
 from evaluation.runner import score
-from restore.checkpoint import load_model
+from restore.checkpoint import LoadedModel, load_model
 from restore.classical import equal_power_bridge
 from restore.config import MODEL_RATE, TASK_ID
-from restore.diffusion.conditioning import known_data_projection, level_scale
-from restore.diffusion.sampling import SAMPLERS, get_sigmas_karras
+from restore.diffusion.conditioning import KeepItems, compose, task_projections
+from restore.diffusion.generate import generate
+from restore.diffusion.sampling import get_sigmas_karras
 from restore.tasks import transition as transition_task
 from restore.tasks.inpaint import MASK_PAD, blend_edges_with_ar, fill_diffusion, match_context_band
-from restore.tasks.runner import Sampling
+from restore.tasks.sampler import Sampler, SamplingOptions
 from restore.tasks.stereo import from_components, silent_items, to_components
 
 DEFAULT_VARIANTS = (
@@ -53,38 +54,28 @@ BAND_EDGES_HZ = (0, 2000, 6000, 12000, 24000)
 
 
 @torch.no_grad()
-def refine(model, init: torch.Tensor, degraded: torch.Tensor, mask: torch.Tensor, task: str,
-           *, sigma_start: float, steps: int, generator: torch.Generator,
+def refine(model: LoadedModel, init: torch.Tensor, degraded: torch.Tensor, mask: torch.Tensor,
+           task: str, *, sigma_start: float, steps: int, generator: torch.Generator,
            sigma_end: float | None = None) -> torch.Tensor:
     """SDEdit: ``init [items, 1, time]`` noised to ``sigma_start`` and denoised by the model.
 
-    ``degraded``/``mask`` (1 = known) condition the model exactly as in ``generate``; the
-    schedule is Karras from ``sigma_start`` to ``sigma_end``; every clean estimate is projected
-    onto the known data (silent items stay silent). Same level handling as ``generate``.
+    ``generate`` from the initial guess ``init`` with a Karras schedule from ``sigma_start`` to
+    ``sigma_end``; ``degraded``/``mask`` (1 = known) condition the model, and every clean
+    estimate is projected onto the known data (silent items stay silent).
     """
     config = model.diffusion
     task_id = torch.full((init.shape[0],), TASK_ID[task], dtype=torch.long)
     cutoff = torch.full((init.shape[0],), MODEL_RATE / 2)
-    silent = silent_items(degraded, mask).reshape(-1, 1, 1)
-    final = known_data_projection(degraded, mask, task_id, cutoff)
+    projections = [*task_projections(degraded, mask, task_id, cutoff),
+                   KeepItems(degraded, silent_items(degraded, mask))]
     if sigma_start <= config.sigma_min:
-        return torch.where(silent, degraded, final(init))
-    scale = level_scale(degraded, mask, config)
-    project = known_data_projection(degraded / scale, mask, task_id, cutoff)
-
-    def consistency(estimate: torch.Tensor) -> torch.Tensor:
-        return torch.where(silent, degraded / scale, project(estimate))
-
+        return compose(projections)(init)
     sigmas = get_sigmas_karras(steps, sigma_end or config.sigma_min, sigma_start, config.rho)
-    x = init / scale + torch.randn(init.shape, generator=generator) * sigma_start
-    extra_args = {"degraded": degraded / scale, "mask": mask, "task_id": task_id,
-                  "cutoff_hz": cutoff}
-    result = SAMPLERS[model.default_sampler](model.denoiser, x, sigmas, extra_args=extra_args,
-                                             consistency=consistency)
-    return torch.where(silent, degraded, final(result * scale))
+    return generate(model.denoiser, degraded, mask, task_id, cutoff, sigmas=sigmas, x=init,
+                    sampler=model.default_sampler, generator=generator, projections=projections)
 
 
-def refine_window(guess: np.ndarray, mask: np.ndarray, sampling: Sampling, task: str,
+def refine_window(guess: np.ndarray, mask: np.ndarray, sampler: Sampler, task: str,
                   sigma_start: float, sigma_end: float | None) -> np.ndarray:
     """``fill_diffusion`` (48 kHz input) with the SDEdit start: ``guess [1, channels, frames]``
     holds the first guess where ``mask [1, frames]`` (True = unknown) is set."""
@@ -96,8 +87,8 @@ def refine_window(guess: np.ndarray, mask: np.ndarray, sampling: Sampling, task:
     degraded, init = (to_components(audio).reshape(channels, 1, length)
                       for audio in (known, torch.from_numpy(guess)))
     item_mask = model_mask.repeat_interleave(channels, dim=0)
-    filled = refine(sampling.model, init, degraded, item_mask, task, sigma_start=sigma_start,
-                    steps=sampling.steps, generator=sampling.generator, sigma_end=sigma_end)
+    filled = refine(sampler.model, init, degraded, item_mask, task, sigma_start=sigma_start,
+                    steps=sampler.steps, generator=sampler.generator, sigma_end=sigma_end)
     filled = from_components(filled.reshape(1, channels, length))
     filled = match_context_band(filled, known, model_mask)
     return blend_edges_with_ar(filled.numpy(), known.numpy(), mask, MODEL_RATE)
@@ -117,16 +108,16 @@ def make_bridges(cases, model, variant: str) -> list[np.ndarray]:
             continue
         task, start_sigma, steps, *sigma_end = variant.split(":")
         # float32 on both paths: "auto" may pick bf16 on the CPU, and refine() runs float32
-        sampling = Sampling.create(model, steps=int(steps), seed=0, device="cpu",
-                                   precision="fp32")
+        sampler = Sampler.create(SamplingOptions(model, steps=int(steps), seed=0, device="cpu",
+                                                 precision="fp32"))
         window = np.concatenate([a_tail, crossfade, b_head], axis=1)[None]
         mask = np.zeros((1, window.shape[-1]), dtype=bool)
         mask[:, context:context + end - start] = True
         if start_sigma == "none":
             degraded = np.where(mask[:, None, :], 0.0, window).astype(np.float32)
-            filled = fill_diffusion(degraded, mask, MODEL_RATE, sampling, task=task)
+            filled = fill_diffusion(degraded, mask, MODEL_RATE, sampler, task=task)
         else:
-            filled = refine_window(window, mask, sampling, task, float(start_sigma),
+            filled = refine_window(window, mask, sampler, task, float(start_sigma),
                                    float(sigma_end[0]) if sigma_end else None)
         outputs.append(np.concatenate([a, filled[0, :, context:context + end - start], b], 1))
     return outputs

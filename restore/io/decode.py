@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import av
 import numpy as np
 import soundfile as sf
 
@@ -57,8 +58,6 @@ class Decoded:
 
 
 def decoder_name(codec: str = "") -> str:
-    import av
-
     version = getattr(av, "ffmpeg_version_info", "?")
     return f"FFmpeg {version} (PyAV {av.__version__})" + (f", codec {codec}" if codec else "")
 
@@ -95,8 +94,6 @@ def _shortfall(declared: int | None, frames: int, rate: int) -> bool:
 
 def _open_stream(path: Path):
     """``(container, first audio stream)``; raises ``ValueError`` with a plain reason."""
-    import av
-
     try:
         container = av.open(str(path), metadata_errors="replace")
     except av.error.FFmpegError as error:
@@ -119,8 +116,6 @@ def decode_to_file(path: Path, target: Path) -> Decoded:
     early (a decoding error, or less than the container declares) is kept up to where it
     stopped, and ``warning`` says so.
     """
-    import av
-
     container, stream = _open_stream(path)
     with container:
         context = stream.codec_context
