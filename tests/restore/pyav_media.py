@@ -1,6 +1,6 @@
 """Test helpers: audio encoded into compressed formats with PyAV, in the test (no system tools).
 
-Imported by the test modules beside it (``from pyav_media import encode, tone``).
+Imported by the io and cli tests (``from tests.restore.pyav_media import encode, tone``).
 """
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ def run(*args: str, check: bool = True):
 
 
 def tiny_model(folder: Path) -> Path:
-    from tests.restore.test_cli_restoration import fast_config
+    from tests.restore.cli.test_cli_restoration import fast_config
 
     config: ModelConfig = fast_config()
     model = random_model(config)

@@ -126,7 +126,7 @@ def test_ctrl_c_writes_a_checkpoint_and_exits_130(tmp_path: Path) -> None:
 def test_shipped_training_configs_parse() -> None:
     from restore.cli.train import read_run_config
 
-    folder = Path(__file__).resolve().parents[2] / "restore" / "configs"
+    folder = Path(__file__).resolve().parents[3] / "restore" / "configs"
     default = read_run_config(folder / "default.json")
     assert default.model == ModelConfig() and default.train.bf16
     assert read_run_config(folder / "tiny.json").model == ModelConfig.tiny()

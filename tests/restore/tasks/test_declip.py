@@ -109,7 +109,7 @@ def clipped_file(tmp_path_factory) -> Path:
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["classical", "diffusion"])
 def test_cli_keeps_unclipped_samples_and_the_constraint(clipped_file, method):
-    from tests.restore.test_declick import tiny_model
+    from tests.restore.tasks.test_declick import tiny_model
 
     out = clipped_file / f"out_{method}.wav"
     extra = ([] if method == "classical" else

@@ -15,7 +15,8 @@ import time
 import pytest
 import soundfile as sf
 import torch
-from pyav_media import encode, tone
+
+from tests.restore.pyav_media import encode, tone
 
 pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
 

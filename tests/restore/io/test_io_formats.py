@@ -11,7 +11,8 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
-from pyav_media import encode, tone
+
+from tests.restore.pyav_media import encode, tone
 
 pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
 
