@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 GROWTH_PENALTY = 2.0  # innovation variances a sample must explain to join a click
-GROWTH_STEPS = (1, 2)  # samples added at a side per step (2 jumps a sample near zero)
+GROWTH_STEPS = (1, 2)  # samples added at a side per step (2 jumps a sample near zero; the
+#                        scoring below handles steps of 1 and 2)
 RIDGE = 1e-9  # Tikhonov weight relative to rho[0]: long runs of a tonal model stay solvable
 
 
@@ -50,34 +51,67 @@ def predictor_correlations(coefficients: np.ndarray) -> np.ndarray:
     return rho
 
 
-def _solve(rho: np.ndarray, b: np.ndarray, unknown: np.ndarray) -> tuple[float, np.ndarray]:
-    """``(q, delta)`` for the samples ``unknown`` (indices into ``b``)."""
-    lags = np.minimum(np.abs(unknown[:, None] - unknown[None, :]), rho.shape[0] - 1)
-    gram = rho[lags]
-    gram[np.diag_indices_from(gram)] += RIDGE * rho[0]
-    delta = np.linalg.solve(gram, b[unknown])
-    return float(b[unknown] @ delta), delta
+def _gram(rho: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """``G[rows, columns]`` of the Toeplitz ``A^T A`` whose first column is ``rho``."""
+    return rho[np.minimum(np.abs(rows[:, None] - columns[None, :]), rho.shape[0] - 1)]
 
 
 def _grow(rho: np.ndarray, b: np.ndarray, seed: int, variance: float, max_length: int
           ) -> tuple[np.ndarray, float, np.ndarray]:
-    """Greedy growth of ``[seed]`` inside ``[0, len(b))``: ``(unknown, q, delta)``."""
+    """Greedy growth of ``[seed]`` inside ``[0, len(b))``: ``(unknown, q, delta)``.
+
+    Each step scores every candidate extension at once from the current inverse: adding the
+    samples ``S`` to ``U`` lowers the energy by a further ``r^T C^-1 r`` with the Schur
+    complement ``C = G_SS - G_SU G_UU^-1 G_US`` and ``r = b_S - G_SU G_UU^-1 b_U``.
+    """
+    ridge = RIDGE * rho[0]
     first, last = seed, seed + 1
-    q, delta = _solve(rho, b, np.arange(first, last))
-    while last - first < max_length:
-        best = None
-        for step in GROWTH_STEPS:
-            for start, end in ((first - step, last), (first, last + step)):
-                if start < 0 or end > b.shape[0]:
-                    continue
-                grown_q, grown_delta = _solve(rho, b, np.arange(start, end))
-                gain = (grown_q - q) / variance - GROWTH_PENALTY * step
-                if gain > 0 and (best is None or gain > best[0]):
-                    best = (gain, start, end, grown_q, grown_delta)
+    while True:
+        unknown = np.arange(first, last)
+        inverse = np.linalg.inv(_gram(rho, unknown, unknown) + ridge * np.eye(last - first))
+        delta = inverse @ b[unknown]
+        q = float(b[unknown] @ delta)
+        if last - first >= max_length:
+            break
+        best = _best_extension(rho, b, unknown, inverse, delta, variance, ridge)
         if best is None:
             break
-        _, first, last, q, delta = best
-    return np.arange(first, last), q, delta
+        first, last = min(first, best[0]), max(last, best[1])
+    return unknown, q, delta
+
+
+def _best_extension(rho: np.ndarray, b: np.ndarray, unknown: np.ndarray, inverse: np.ndarray,
+                    delta: np.ndarray, variance: float, ridge: float
+                    ) -> tuple[int, int] | None:
+    """``(start, end)`` of the extension of ``unknown`` (``GROWTH_STEPS`` samples at a side)
+    that gains the most over ``GROWTH_PENALTY`` per sample, or None if none gains."""
+    first, last = int(unknown[0]), int(unknown[-1]) + 1
+    candidates = [(first - step, first) for step in GROWTH_STEPS]
+    candidates += [(last, last + step) for step in GROWTH_STEPS]
+    candidates = [(start, end) for start, end in candidates if start >= 0 and end <= b.shape[0]]
+    if not candidates:
+        return None
+    rows = np.unique(np.concatenate([np.arange(start, end) for start, end in candidates]))
+    cross = _gram(rho, rows, unknown)
+    schur = _gram(rho, rows, rows) - cross @ inverse @ cross.T
+    schur[np.diag_indices(rows.shape[0])] += ridge
+    remainder = (b[rows] - cross @ delta).tolist()
+    schur = schur.tolist()
+    position = {int(row): index for index, row in enumerate(rows)}
+    best, best_gain = None, 0.0
+    for start, end in candidates:
+        i = position[start]
+        if end - start == 1:  # r^2 / c
+            gain = remainder[i] ** 2 / schur[i][i]
+        else:  # r^T C^-1 r of a 2 x 2 C
+            j = position[start + 1]
+            a, c, d = schur[i][i], schur[i][j], schur[j][j]
+            r, t = remainder[i], remainder[j]
+            gain = (d * r * r - 2 * c * r * t + a * t * t) / (a * d - c * c)
+        gain = gain / variance - GROWTH_PENALTY * (end - start)
+        if gain > best_gain:
+            best, best_gain = (start, end), gain
+    return best
 
 
 def fit_click(signal: np.ndarray, coefficients: np.ndarray, rho: np.ndarray, seed: int,

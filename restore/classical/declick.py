@@ -67,6 +67,7 @@ SCALE_FLOOR = 1e-6  # robust scale never below this (digital silence has none)
 MAD_TO_SIGMA = 1.4826
 EXPECTED_ERROR_WEIGHT = 1.0  # interpolation error (in expected values) a click must exceed
 INNOVATION_CONTEXT = 512  # samples each side of a click whose prediction error sets sigma_e
+VARIANCE_CONTEXT = 256  # the same for the detector's evidence
 RIDGE = 1e-9  # Tikhonov weight of the interpolation, relative to |a|^2
 
 
@@ -155,12 +156,13 @@ def detect_clicks(audio: np.ndarray, sample_rate: int, sensitivity: float = 1.0)
 def _detect_channel(row: np.ndarray, sample_rate: int, sensitivity: float) -> np.ndarray:
     mask = np.zeros(row.shape[0], dtype=bool)
     current = row
-    for _ in range(PASSES):
+    for index in range(PASSES):
         found = _detect_pass(current, mask, sample_rate, sensitivity)
         if not found.any():
             break
         mask |= found
-        current = fill_channel(row, mask, sample_rate)
+        if index + 1 < PASSES:
+            current = fill_channel(row, mask, sample_rate)
     return mask
 
 
@@ -207,7 +209,7 @@ def _detect_pass(signal: np.ndarray, mask: np.ndarray, sample_rate: int, sensiti
     correlations = predictor_correlations(coefficients)
     sigma = _robust_scale(block_filter(signal, coefficients, block), scale_block,
                           SCALE_NEIGHBOURS)
-    variance = np.convolve(sigma**2, np.ones(2 * 256) / 512, mode="same")
+    variance = scipy.ndimage.uniform_filter1d(sigma**2, 2 * VARIANCE_CONTEXT, mode="nearest")
     max_length = int(MAX_GROWTH_SECONDS * sample_rate)
 
     def fit(work: np.ndarray, index: int) -> ClickFit:
@@ -222,10 +224,14 @@ def _detect_pass(signal: np.ndarray, mask: np.ndarray, sample_rate: int, sensiti
                          for click in first_fits])
     required = _required_evidence(seeds, evidence, sample_rate) / sensitivity
     work = signal.copy()
+    # a click's first fit holds unless a stronger click re-estimated within the order of it
     for index in np.argsort(-evidence):
         if evidence[index] < required[index]:
             continue
-        click = fit(work, index)
+        low, high = bounds[index] + np.array([-2 * ORDER, 2 * ORDER])
+        click = first_fits[index]
+        if found[max(0, low):high].any():
+            click = fit(work, index)
         if click.evidence < required[index] or click.samples.shape[0] > longest:
             continue
         work[click.samples] += click.delta
@@ -280,13 +286,28 @@ def fill_channel(row: np.ndarray, mask: np.ndarray, sample_rate: int) -> np.ndar
     not shape the model that replaces it) and each group of runs closer than ``ORDER`` is
     solved as one least-squares problem over the prediction errors that touch it.
     """
-    block, _ = _sizes(sample_rate)
-    clean = np.where(mask, 0.0, row)
-    coefficients = levinson(block_autocorrelation(clean, block, ORDER))
+    block, scale_block = _sizes(sample_rate)
+    coefficients = _predictors(row, block, mask)
+    correlations = predictor_correlations(coefficients)
+    # innovation power sigma_e^2 around each sample: robust, from the prediction error of the
+    # observation (a click covers a minority of each sub-block)
+    sigma = _robust_scale(block_filter(row, coefficients, block), scale_block, 1)
+    innovation = scipy.ndimage.uniform_filter1d(sigma**2, 2 * INNOVATION_CONTEXT,
+                                                mode="nearest")
     out = row.astype(np.float64).copy()
     for first, last in _groups(runs_of(mask), ORDER):
-        coefficient = coefficients[min((first + last) // 2 // block, coefficients.shape[0] - 1)]
-        _solve_group(out, mask, first, last, coefficient)
+        which = min((first + last) // 2 // block, coefficients.shape[0] - 1)
+        if first < ORDER or last + ORDER > row.shape[0]:
+            _solve_edge_group(out, mask, first, last, coefficients[which])
+            continue
+        segment = np.where(mask[first - ORDER:last + ORDER], 0.0, out[first - ORDER:last + ORDER])
+        error = np.convolve(segment, coefficients[which], mode="valid")
+        right = -np.correlate(error, coefficients[which], mode="valid")  # -A_u^T A_k x_k
+        unknown = np.flatnonzero(mask[first:last])
+        lags = np.minimum(np.abs(unknown[:, None] - unknown[None, :]), ORDER + 1)
+        normal = correlations[which][lags]  # A_u^T A_u: Toeplitz in the predictor's rho
+        out[first + unknown] = _posterior_mean(normal, right[unknown], out[first + unknown],
+                                               float(innovation[(first + last) // 2]))
     return out
 
 
@@ -301,25 +322,9 @@ def _groups(runs: np.ndarray, gap: int) -> list[tuple[int, int]]:
     return groups
 
 
-def _innovation_power(out: np.ndarray, mask: np.ndarray, first: int, last: int,
-                      coefficients: np.ndarray) -> float:
-    """Robust power of the AR prediction error around ``[first, last)``: the median of ``e^2``
-    over ``INNOVATION_CONTEXT`` samples on each side, rows touching masked samples left out
-    (the median of a chi-square with one degree of freedom is 0.455 of its mean)."""
-    order = coefficients.shape[0] - 1
-    low = max(0, first - INNOVATION_CONTEXT)
-    high = min(out.shape[0], last + INNOVATION_CONTEXT)
-    error = np.convolve(out[low:high], coefficients, mode="valid")
-    touched = np.convolve(mask[low:high].astype(np.float64), np.ones(order + 1), mode="valid")
-    clean = error[touched < 0.5]
-    if clean.size < 16:
-        clean = error
-    return float(np.median(clean**2) / 0.455) + 1e-30
-
-
-def _solve_group(out: np.ndarray, mask: np.ndarray, first: int, last: int,
-                 coefficients: np.ndarray) -> None:
-    """Re-estimate the masked samples in ``out[first:last]`` in place.
+def _posterior_mean(normal: np.ndarray, right: np.ndarray, observed: np.ndarray,
+                    innovation: float) -> np.ndarray:
+    """The click samples' estimate under the AR prior and a white click of unknown power.
 
     The observation there is music plus a click, ``y = s + c``. With the AR prior on ``s``
     (innovation variance ``sigma_e^2``) and ``c`` white with variance ``sigma_c^2``, the
@@ -328,7 +333,26 @@ def _solve_group(out: np.ndarray, mask: np.ndarray, first: int, last: int,
     moments: the mean square of ``y - interpolation`` less the interpolation's own expected
     error. A loud click gives ``r ~ 0``: plain interpolation. A faint one, or a false alarm
     on clean music, gives a large ``r``: the samples stay close to the observation.
+    ``normal`` (``A_u^T A_u``) is changed in place.
     """
+    # a tiny ridge: samples that few error rows see (at the file's edges) stay bounded
+    diagonal = np.einsum("ii->i", normal)
+    diagonal += RIDGE * normal[0, 0]
+    inverse = np.linalg.inv(normal)
+    interpolated = inverse @ right
+    expected_error = EXPECTED_ERROR_WEIGHT * innovation * np.mean(np.diag(inverse))
+    click_power = np.mean((observed - interpolated) ** 2) - expected_error
+    if click_power <= 0.0:
+        return observed
+    ratio = innovation / click_power
+    diagonal += ratio
+    return np.linalg.solve(normal, right + ratio * observed)
+
+
+def _solve_edge_group(out: np.ndarray, mask: np.ndarray, first: int, last: int,
+                      coefficients: np.ndarray) -> None:
+    """Re-estimate the masked samples of a group within the order of the signal's ends, in
+    place: the error rows that leave the signal are dropped."""
     order = coefficients.shape[0] - 1
     low, high = max(0, first - order), min(out.shape[0], last + order)
     segment = out[low:high]
@@ -340,21 +364,9 @@ def _solve_group(out: np.ndarray, mask: np.ndarray, first: int, last: int,
     index = np.arange(rows)[:, None] + order - np.arange(order + 1)[None, :]
     matrix = np.zeros((rows, segment.shape[0]))
     np.put_along_axis(matrix, index, np.broadcast_to(coefficients, index.shape), axis=1)
-    observed = segment[unknown].copy()
     columns = matrix[:, unknown]
     right = -columns.T @ (matrix[:, ~unknown] @ segment[~unknown])
-    normal = columns.T @ columns
-    # a tiny ridge: samples that few error rows see (at the file's edges) stay bounded
-    normal[np.diag_indices_from(normal)] += RIDGE * (coefficients @ coefficients)
-    inverse = np.linalg.inv(normal)
-    interpolated = inverse @ right
-    segment[unknown] = interpolated
-    innovation = _innovation_power(out, mask, first, last, coefficients)
-    expected_error = EXPECTED_ERROR_WEIGHT * innovation * np.mean(np.diag(inverse))
-    click_power = np.mean((observed - interpolated) ** 2) - expected_error
-    if click_power <= 0.0:
-        segment[unknown] = observed
-        return
-    ratio = innovation / click_power
-    normal[np.diag_indices_from(normal)] += ratio
-    segment[unknown] = np.linalg.solve(normal, right + ratio * observed)
+    error = np.convolve(segment, coefficients, mode="valid")
+    innovation = float(np.median(error**2) / 0.455) + 1e-30
+    segment[unknown] = _posterior_mean(columns.T @ columns, right, segment[unknown].copy(),
+                                       innovation)
