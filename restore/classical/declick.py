@@ -58,7 +58,7 @@ DENSE_EVENTS = 20  # strong events within that which make the audio crackly
 STRONG_EVIDENCE = 100.0  # evidence of an event that counts for the click rate
 EVENT_SPACING = 64  # strong seeds closer than this are one event (a long click has several)
 DENSE_EVIDENCE = 30.0  # evidence a click needs in crackly audio (at sensitivity 1)
-SPARSE_EVIDENCE = 1000.0  # evidence an isolated click needs (at sensitivity 1)
+SPARSE_EVIDENCE = 2000.0  # evidence an isolated click needs (at sensitivity 1)
 MAX_CLICK_SECONDS = 0.004  # a longer fitted run is programme (an attack): left alone
 MAX_GROWTH_SECONDS = 0.005  # a click grows at most this far from its seed
 JOIN_SAMPLES = 4  # found runs closer than this are joined
@@ -224,15 +224,18 @@ def _detect_pass(signal: np.ndarray, mask: np.ndarray, sample_rate: int, sensiti
                          for click in first_fits])
     required = _required_evidence(seeds, evidence, sample_rate) / sensitivity
     work = signal.copy()
-    # a click's first fit holds unless a stronger click re-estimated within the order of it
+    dense = DENSE_EVIDENCE / sensitivity
     for index in np.argsort(-evidence):
-        if evidence[index] < required[index]:
-            continue
         low, high = bounds[index] + np.array([-2 * ORDER, 2 * ORDER])
-        click = first_fits[index]
-        if found[max(0, low):high].any():
-            click = fit(work, index)
-        if click.evidence < required[index] or click.samples.shape[0] > longest:
+        # next to a click already found the prior of another (its remnant) is high: the
+        # clicks of one damaged spot come together (Godsill & Rayner's Markov click prior)
+        near = found[max(0, low):high].any() or mask[max(0, low):high].any()
+        needed = min(required[index], dense) if near else required[index]
+        if evidence[index] < needed:
+            continue
+        # a click's first fit holds unless a stronger click re-estimated within the order of it
+        click = fit(work, index) if found[max(0, low):high].any() else first_fits[index]
+        if click.evidence < needed or click.samples.shape[0] > longest:
             continue
         work[click.samples] += click.delta
         found[click.samples] = True
