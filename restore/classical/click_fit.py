@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-GROWTH_PENALTY = 2.0  # innovation variances a sample must explain to join a click
+GROWTH_PENALTY = 1.5  # innovation variances a sample must explain to join a click
 GROWTH_STEPS = (1, 2)  # samples added at a side per step (2 jumps a sample near zero; the
 #                        scoring below handles steps of 1 and 2)
 RIDGE = 1e-9  # Tikhonov weight relative to rho[0]: long runs of a tonal model stay solvable
