@@ -46,7 +46,8 @@ from restore.classical.click_fit import ClickFit, fit_click, predictor_correlati
 
 BLOCK_SECONDS = 1024 / 48_000  # one AR predictor per block (about 21 ms)
 ORDER = 32  # AR order of the detector and the interpolator
-SCALE_SECONDS = 256 / 48_000  # sub-block of the robust scales (about 5 ms)
+SCALE_SECONDS = 256 / 48_000  # sub-block of the robust scales (about 5 ms) ...
+MIN_SCALE_SAMPLES = 256  # ... and at least this: a click's matched residual spreads over 2 ORDER
 SUSPECT_THRESHOLD = 8.0  # |d| / scale above this is left out of the second predictor estimate
 SEED_THRESHOLD = 8.0  # |d| / scale of a seed (at sensitivity 1)
 SEED_SPACING = 8  # a seed is the largest |d| / scale within this many samples either side
@@ -81,7 +82,7 @@ def check_audio(audio: np.ndarray) -> np.ndarray:
 def _sizes(sample_rate: int) -> tuple[int, int]:
     """``(block, scale_block)`` in samples at ``sample_rate``; the block is a whole number of
     scale sub-blocks."""
-    scale = max(32, int(round(SCALE_SECONDS * sample_rate)))
+    scale = max(MIN_SCALE_SAMPLES, int(round(SCALE_SECONDS * sample_rate)))
     block = max(scale, int(round(BLOCK_SECONDS * sample_rate / scale)) * scale)
     return block, scale
 
