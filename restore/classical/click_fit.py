@@ -28,6 +28,7 @@ import numpy as np
 GROWTH_PENALTY = 1.5  # innovation variances a sample must explain to join a click
 GROWTH_STEPS = (1, 2)  # samples added at a side per step (2 jumps a sample near zero; the
 #                        scoring below handles steps of 1 and 2)
+SCREEN_EVIDENCE = 3.0  # a seed whose own sample explains less is not grown
 RIDGE = 1e-9  # Tikhonov weight relative to rho[0]: long runs of a tonal model stay solvable
 
 
@@ -66,6 +67,10 @@ def _grow(rho: np.ndarray, b: np.ndarray, seed: int, variance: float, max_length
     """
     ridge = RIDGE * rho[0]
     first, last = seed, seed + 1
+    if b[seed] ** 2 / (rho[0] + ridge) < SCREEN_EVIDENCE * variance:
+        # the seed sample alone explains too little for a click worth growing
+        delta = np.array([b[seed] / (rho[0] + ridge)])
+        return np.arange(first, last), float(b[seed] * delta[0]), delta
     while True:
         unknown = np.arange(first, last)
         inverse = np.linalg.inv(_gram(rho, unknown, unknown) + ridge * np.eye(last - first))

@@ -173,10 +173,13 @@ def _seeds(signal: np.ndarray, mask: np.ndarray, sample_rate: int, sensitivity: 
     the seeds' growth bounds and the samples the fitting predictors leave out."""
     block, _ = _sizes(sample_rate)
     length = signal.shape[0]
-    statistic = click_statistic(signal, sample_rate)
-    suspect = _mask_from_runs(runs_of(statistic > SUSPECT_THRESHOLD)
-                              + np.array([-ORDER, ORDER]), length)
-    statistic = click_statistic(signal, sample_rate, _predictors(signal, block, suspect | mask))
+    if mask.any():  # a later pass: the clicks found so far are the suspects
+        suspect = _mask_from_runs(runs_of(mask) + np.array([-ORDER, ORDER]), length)
+    else:
+        statistic = click_statistic(signal, sample_rate)
+        suspect = _mask_from_runs(runs_of(statistic > SUSPECT_THRESHOLD)
+                                  + np.array([-ORDER, ORDER]), length)
+    statistic = click_statistic(signal, sample_rate, _predictors(signal, block, suspect))
     threshold = SEED_THRESHOLD / sensitivity
     peaks = statistic > threshold
     peaks &= statistic == scipy.ndimage.maximum_filter1d(statistic, 2 * SEED_SPACING + 1)
