@@ -16,7 +16,8 @@ Rayner 1998, ch. 5: the likelihood-ratio test of a click on a known support); a 
 energy ``E`` adds about ``E |a|^2``. :func:`fit_click` grows ``U`` from the seed one or two
 samples at a side while a step lowers the energy by more than ``GROWTH_PENALTY`` innovation
 variances per sample (an information criterion: each re-estimated sample costs one degree of
-freedom), after starting from the seed alone.
+freedom), after starting from the seed alone. A seed whose own sample explains less than
+``SCREEN_EVIDENCE`` variances is not grown (it cannot be a click worth the cost).
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ Each pass over a channel (``PASSES``, the second on the audio repaired by the fi
    per ``SCALE_SECONDS``, the largest of each sub-block and its two neighbours, so an attack
    raises its own scale). Loud clicks bias the predictors towards whitening them, which makes
    the music around them look impulsive: the predictors are estimated again with every stretch
-   above ``SUSPECT_THRESHOLD`` (widened by the order) left out, and ``d`` formed again.
+   above ``SUSPECT_THRESHOLD`` (widened by the order) left out, and ``d`` formed again. A
+   later pass leaves out the clicks found so far instead.
 2. Seeds: local maxima of ``|d| / scale`` (within ``SEED_SPACING`` samples) above
    ``SEED_THRESHOLD / sensitivity``.
 3. Each seed's click is fitted (:func:`restore.classical.click_fit.fit_click`): the run of
@@ -21,12 +22,14 @@ Each pass over a channel (``PASSES``, the second on the audio repaired by the fi
    variance (robust, the largest of ``SCALE_NEIGHBOURS`` sub-blocks each side).
 4. Acceptance by evidence, with a prior from the click rate: where at least ``DENSE_EVENTS``
    strong events (evidence above ``STRONG_EVIDENCE``) sit within ``DENSE_SECONDS`` either side,
-   the audio is crackly and a click needs ``DENSE_EVIDENCE``; elsewhere an isolated event needs
-   ``SPARSE_EVIDENCE``: a sharp onset in clean music must not be taken for a click, a loud
-   click always stands out.
+   the audio is crackly and a click needs ``DENSE_EVIDENCE``, as does one next to a click
+   already found (the clicks of one damaged spot come together: Godsill & Rayner's Markov
+   prior); elsewhere an isolated event needs ``SPARSE_EVIDENCE``: a sharp onset in clean music
+   must not be taken for a click, a loud click always stands out.
 5. Accepted clicks are taken strongest first; each is fitted again on the audio with the
    stronger ones already re-estimated (a loud click's residual spreads over its neighbours'),
-   and kept if it still has the evidence and is at most ``MAX_CLICK_SECONDS`` long.
+   and kept if it still has the evidence and is at most ``MAX_CLICK_SECONDS`` long. Found runs
+   closer than ``JOIN_SAMPLES`` are joined (the pieces of one long click).
 
 Repair: the marked samples are re-estimated jointly, group by group (runs closer than the order),
 with the predictor of their block re-fitted with them left out. The observation there is music
