@@ -50,14 +50,15 @@ def is_speech(source: str) -> bool:
 
 
 def load_clips_of_kind(corpus_dir: str | Path, count: int, clip_seconds: float, seed: int,
-                       speech: bool) -> list[np.ndarray]:
+                       speech: bool, split: str = "test") -> list[np.ndarray]:
     """Like :func:`evaluation.cases.load_test_clips`, restricted to speech or to music sources.
 
-    Returns fewer than ``count`` clips (possibly none) when the split has fewer.
+    ``split`` other than ``test`` is for tuning. Returns fewer than ``count`` clips (possibly
+    none) when the split has fewer.
     """
     manifest = shards.read_manifest(corpus_dir)
     frames = int(round(clip_seconds * MODEL_RATE))
-    listed = sorted((clip for clip in manifest["clips"] if clip["split"] == "test"
+    listed = sorted((clip for clip in manifest["clips"] if clip["split"] == split
                      and clip["frames"] >= frames
                      and is_speech(clip.get("source", "")) == speech),
                     key=lambda clip: (clip["shard"], clip["offset"]))

@@ -2,7 +2,8 @@
 
 * ``input``: the degraded clip itself (what doing nothing scores);
 * ``restore``: what ``restore declip`` / ``restore declick`` ship with ``--method classical``
-  (clip levels measured + A-SPADE; the AR-residual detector with robust scale + LSAR repair);
+  (clip levels measured + A-SPADE; the click detector of :mod:`restore.classical.declick`
+  + the click-aware LSAR repair);
 * baselines: ``spline`` (declip: the same measured clip levels, a cubic spline through the
   unclipped samples held at the clip level) and ``ar_residual`` (declick: the textbook
   detector of Vaseghi & Rayner, a one-sided AR(32) prediction error per 1024-sample block above

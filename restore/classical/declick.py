@@ -2,50 +2,76 @@
 
 Detection (Vaseghi & Rayner 1990; Godsill & Rayner 1998, "Digital Audio Restoration", ch. 5):
 an impulse that an AR model of the music cannot predict stands out in the prediction error.
+Each pass over a channel (``PASSES``, the second on the audio repaired by the first):
 
 1. Every block of ``BLOCK_SECONDS`` gets an order-``ORDER`` AR predictor
-   (:mod:`restore.classical.ar_blocks`).
-2. The two-sided ("matched") residual ``d = A^T A x`` is formed: for a lone impulse of size
-   ``c`` it peaks at the impulse itself with ``c |a|^2``, while the music's innovation gives
-   ``sigma |a|``: the detection gain over the one-sided residual is ``|a|``, and the peak sits
-   on the click, not ``p`` samples after it.
-3. Its scale is measured robustly: the median absolute value in sub-blocks of
-   ``SCALE_SECONDS`` (a click covers a minority of one), the largest of each sub-block and its
-   two neighbours. Taking the largest keeps attacks (drums, plucks), whose prediction error
-   rises for many milliseconds, from being taken for clicks.
-4. A click is a run where ``|d|`` exceeds ``threshold / sensitivity`` times the scale,
-   extended while it stays above ``EXTEND_RATIO`` of that, widened by ``MARGIN_SAMPLES``; runs
-   longer than ``MAX_CLICK_SECONDS`` are programme (an attack, a noisy sound) and left alone.
-5. The detected runs are filled, the predictors re-estimated on the repaired signal and the
-   detection run again (``PASSES``): clicks that biased the first predictors are found then.
+   (:mod:`restore.classical.ar_blocks`) and the two-sided ("matched") residual ``d = A^T A x``
+   is formed: for a lone impulse of size ``c`` it peaks on the impulse with ``c |a|^2``, the
+   music's innovation gives ``sigma |a|``. Its scale is measured robustly (median absolute value
+   per ``SCALE_SECONDS``, the largest of each sub-block and its two neighbours, so an attack
+   raises its own scale). Loud clicks bias the predictors towards whitening them, which makes
+   the music around them look impulsive: the predictors are estimated again with every stretch
+   above ``SUSPECT_THRESHOLD`` (widened by the order) left out, and ``d`` formed again. A
+   later pass leaves out the clicks found so far instead.
+2. Seeds: local maxima of ``|d| / scale`` (within ``SEED_SPACING`` samples) above
+   ``SEED_THRESHOLD / sensitivity``.
+3. Each seed's click is fitted (:func:`restore.classical.click_fit.fit_click`): the run of
+   samples whose least-squares re-estimate lowers the prediction-error energy by more than
+   ``GROWTH_PENALTY`` innovation variances per sample, grown from the seed inside the stretch
+   where ``d`` stays elevated; its evidence is that energy reduction over the local innovation
+   variance (robust, the largest of ``SCALE_NEIGHBOURS`` sub-blocks each side).
+4. Acceptance by evidence, with a prior from the click rate: where at least ``DENSE_EVENTS``
+   strong events (evidence above ``STRONG_EVIDENCE``) sit within ``DENSE_SECONDS`` either side,
+   the audio is crackly and a click needs ``DENSE_EVIDENCE``, as does one next to a click
+   already found (the clicks of one damaged spot come together: Godsill & Rayner's Markov
+   prior); elsewhere an isolated event needs ``SPARSE_EVIDENCE``: a sharp onset in clean music
+   must not be taken for a click, a loud click always stands out.
+5. Accepted clicks are taken strongest first; each is fitted again on the audio with the
+   stronger ones already re-estimated (a loud click's residual spreads over its neighbours'),
+   and kept if it still has the evidence and is at most ``MAX_CLICK_SECONDS`` long. Found runs
+   closer than ``JOIN_SAMPLES`` are joined (the pieces of one long click).
 
-Repair: each group of runs (closer than the order) is re-estimated with its block's predictor
-(re-fitted with the runs zeroed). The observation there is music plus a click, so the estimate is
-the posterior mean under the AR prior and a white click of unknown power (Godsill & Rayner 1998,
-5.3): least-squares AR interpolation (Janssen, Veldhuis & Vries 1986) for a loud click, close to
-the observation for a faint one or a false alarm. Samples outside the runs are returned
-unchanged.
+Repair: the marked samples are re-estimated jointly, group by group (runs closer than the order),
+with the predictor of their block re-fitted with them left out. The observation there is music
+plus a click, so the estimate is the posterior mean under the AR prior and a white click of
+unknown power (Godsill & Rayner 1998, 5.3): least-squares AR interpolation (Janssen, Veldhuis &
+Vries 1986) for a loud click, close to the observation for a faint one. Samples outside the
+runs are returned unchanged.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.ndimage
 
 from restore.classical.ar_blocks import block_autocorrelation, block_filter, levinson
+from restore.classical.click_fit import ClickFit, fit_click, predictor_correlations
 
 BLOCK_SECONDS = 1024 / 48_000  # one AR predictor per block (about 21 ms)
 ORDER = 32  # AR order of the detector and the interpolator
-SCALE_SECONDS = 256 / 48_000  # sub-block of the robust scale (about 5 ms)
-THRESHOLD = 7.0  # |d| above this many robust scales (at sensitivity 1) starts a click
-EXTEND_RATIO = 0.7  # a click extends while |d| stays above this share of the threshold
-MARGIN_SAMPLES = 1  # samples added on each side of a detected run
-MERGE_SAMPLES = 2  # runs closer than this are one click
-MAX_CLICK_SECONDS = 0.005  # runs longer than this are not clicks (transients): left alone
+SCALE_SECONDS = 256 / 48_000  # sub-block of the robust scales (about 5 ms) ...
+MIN_SCALE_SAMPLES = 256  # ... and at least this: a click's matched residual spreads over 2 ORDER
+SUSPECT_THRESHOLD = 8.0  # |d| / scale above this is left out of the second predictor estimate
+SEED_THRESHOLD = 8.0  # |d| / scale of a seed (at sensitivity 1)
+SEED_SPACING = 8  # a seed is the largest |d| / scale within this many samples either side
+EXTEND_RATIO = 0.7  # a click grows inside the stretch where |d| stays above this x the seed's
+GROWTH_MARGIN = 4  # ... threshold, widened by this many samples each side
+SCALE_NEIGHBOURS = 2  # the innovation scale is the largest of this many sub-blocks each side
+DENSE_SECONDS = 0.5  # the click rate is counted this far either side
+DENSE_EVENTS = 20  # strong events within that which make the audio crackly
+STRONG_EVIDENCE = 100.0  # evidence of an event that counts for the click rate
+EVENT_SPACING = 64  # strong seeds closer than this are one event (a long click has several)
+DENSE_EVIDENCE = 20.0  # evidence a click needs in crackly audio (at sensitivity 1)
+SPARSE_EVIDENCE = 2000.0  # evidence an isolated click needs (at sensitivity 1)
+MAX_CLICK_SECONDS = 0.004  # a longer fitted run is programme (an attack): left alone
+MAX_GROWTH_SECONDS = 0.005  # a click grows at most this far from its seed
+JOIN_SAMPLES = 4  # found runs closer than this are joined
 PASSES = 2  # detection passes (the second on the audio repaired after the first)
 SCALE_FLOOR = 1e-6  # robust scale never below this (digital silence has none)
 MAD_TO_SIGMA = 1.4826
 EXPECTED_ERROR_WEIGHT = 1.0  # interpolation error (in expected values) a click must exceed
 INNOVATION_CONTEXT = 512  # samples each side of a click whose prediction error sets sigma_e
+VARIANCE_CONTEXT = 256  # the same for the detector's evidence
 RIDGE = 1e-9  # Tikhonov weight of the interpolation, relative to |a|^2
 
 
@@ -59,25 +85,43 @@ def check_audio(audio: np.ndarray) -> np.ndarray:
 def _sizes(sample_rate: int) -> tuple[int, int]:
     """``(block, scale_block)`` in samples at ``sample_rate``; the block is a whole number of
     scale sub-blocks."""
-    scale = max(32, int(round(SCALE_SECONDS * sample_rate)))
+    scale = max(MIN_SCALE_SAMPLES, int(round(SCALE_SECONDS * sample_rate)))
     block = max(scale, int(round(BLOCK_SECONDS * sample_rate / scale)) * scale)
     return block, scale
 
 
-def click_statistic(signal: np.ndarray, sample_rate: int) -> np.ndarray:
-    """``|d| / scale`` of ``signal [n]``: the two-sided AR residual in robust units."""
+def _predictors(signal: np.ndarray, block: int, left_out: np.ndarray | None = None
+                ) -> np.ndarray:
+    """Block predictors ``[blocks, ORDER + 1]`` of ``signal [n]``, the ``left_out`` samples
+    (bool, same shape) zeroed."""
+    if left_out is not None:
+        signal = np.where(left_out, 0.0, signal)
+    return levinson(block_autocorrelation(signal, block, ORDER))
+
+
+def _robust_scale(values: np.ndarray, scale_block: int, neighbours: int) -> np.ndarray:
+    """``[n]``: median ``|values|`` x 1.4826 per sub-block, the largest of ``neighbours``
+    sub-blocks each side, at least ``SCALE_FLOOR``."""
+    sub_blocks = -(-values.shape[0] // scale_block)
+    padded = np.zeros(sub_blocks * scale_block)
+    padded[:values.shape[0]] = np.abs(values)
+    scale = np.median(padded.reshape(sub_blocks, scale_block), axis=1) * MAD_TO_SIGMA
+    scale = scipy.ndimage.maximum_filter1d(scale, 2 * neighbours + 1, mode="nearest")
+    return np.maximum(np.repeat(scale, scale_block)[:values.shape[0]], SCALE_FLOOR)
+
+
+def click_statistic(signal: np.ndarray, sample_rate: int,
+                    coefficients: np.ndarray | None = None) -> np.ndarray:
+    """``|d| / scale`` of ``signal [n]``: the two-sided AR residual in robust units.
+
+    ``coefficients`` (block predictors) default to those estimated on ``signal`` itself.
+    """
     block, scale_block = _sizes(sample_rate)
-    coefficients = levinson(block_autocorrelation(signal, block, ORDER))
+    if coefficients is None:
+        coefficients = _predictors(signal, block)
     error = block_filter(signal, coefficients, block)
     matched = np.abs(block_filter(error, coefficients, block, reverse=True))
-    sub_blocks = -(-signal.shape[0] // scale_block)
-    padded = np.zeros(sub_blocks * scale_block)
-    padded[:matched.shape[0]] = matched
-    scale = np.median(padded.reshape(sub_blocks, scale_block), axis=1) * MAD_TO_SIGMA
-    neighbours = np.pad(scale, 1, mode="edge")
-    scale = np.maximum(np.maximum(neighbours[:-2], neighbours[1:-1]), neighbours[2:])
-    scale = np.maximum(np.repeat(scale, scale_block)[:matched.shape[0]], SCALE_FLOOR)
-    statistic = matched / scale
+    statistic = matched / _robust_scale(matched, scale_block, 1)
     # the first and last 2 p samples lack the history (or future) the residuals need: the
     # start of a signal from silence is no click
     statistic[:2 * ORDER] = 0.0
@@ -98,36 +142,15 @@ def _mask_from_runs(runs: np.ndarray, length: int) -> np.ndarray:
     return np.cumsum(change[:-1]) > 0
 
 
-def click_runs(statistic: np.ndarray, sample_rate: int, sensitivity: float = 1.0) -> np.ndarray:
-    """Click runs ``[runs, 2]`` from ``click_statistic``: extended, merged, widened.
-
-    Stretches above ``EXTEND_RATIO`` of the threshold, joined where closer than
-    ``MERGE_SAMPLES``, are clicks if they reach the threshold somewhere and last at most
-    ``MAX_CLICK_SECONDS``: a click lasts a few milliseconds, a longer stretch of unpredictable
-    signal is programme (an attack, a noisy sound).
-    """
-    threshold = THRESHOLD / sensitivity
-    length = statistic.shape[0]
-    half = MERGE_SAMPLES // 2
-    above = runs_of(statistic > EXTEND_RATIO * threshold)
-    if above.shape[0] == 0:
-        return above
-    candidates = runs_of(_mask_from_runs(above + np.array([-half, half]), length))
-    candidates = np.clip(candidates + np.array([half, -half]), 0, length)
-    # the largest value of each run: reduceat over [start, end) pairs (every other slice)
-    peaks = np.maximum.reduceat(np.append(statistic, 0.0), candidates.ravel())[::2]
-    runs = candidates[peaks > threshold]
-    runs = runs[(runs[:, 1] - runs[:, 0]) <= MAX_CLICK_SECONDS * sample_rate]
-    return np.clip(runs + np.array([-MARGIN_SAMPLES, MARGIN_SAMPLES]), 0, length)
-
-
 def detect_clicks(audio: np.ndarray, sample_rate: int, sensitivity: float = 1.0) -> np.ndarray:
     """``bool [channels, frames]``: True on the samples of ``audio`` a click covers.
 
-    ``sensitivity`` divides the detection threshold (2 finds fainter clicks and risks touching
+    ``sensitivity`` divides the detection thresholds (2 finds fainter clicks and risks touching
     clean transients, 0.5 only the loudest). Each channel is detected on its own.
     """
     audio = check_audio(audio)
+    if sensitivity <= 0:
+        raise ValueError(f"sensitivity must be positive, got {sensitivity}")
     mask = np.zeros(audio.shape, dtype=bool)
     for channel, row in enumerate(audio):
         mask[channel] = _detect_channel(row, sample_rate, sensitivity)
@@ -137,13 +160,110 @@ def detect_clicks(audio: np.ndarray, sample_rate: int, sensitivity: float = 1.0)
 def _detect_channel(row: np.ndarray, sample_rate: int, sensitivity: float) -> np.ndarray:
     mask = np.zeros(row.shape[0], dtype=bool)
     current = row
-    for _ in range(PASSES):
-        found = click_runs(click_statistic(current, sample_rate), sample_rate, sensitivity)
-        if found.shape[0] == 0:
+    for index in range(PASSES):
+        found = _detect_pass(current, mask, sample_rate, sensitivity)
+        if not found.any():
             break
-        mask |= _mask_from_runs(found, row.shape[0])
-        current = fill_channel(row, mask, sample_rate)
+        mask |= found
+        if index + 1 < PASSES:
+            current = fill_channel(row, mask, sample_rate)
     return mask
+
+
+def _seeds(signal: np.ndarray, mask: np.ndarray, sample_rate: int, sensitivity: float
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(seeds, bounds [seeds, 2], left_out [n])`` of one pass (steps 1-2 of the module doc):
+    the seeds' growth bounds and the samples the fitting predictors leave out."""
+    block, _ = _sizes(sample_rate)
+    length = signal.shape[0]
+    if mask.any():  # a later pass: the clicks found so far are the suspects
+        suspect = _mask_from_runs(runs_of(mask) + np.array([-ORDER, ORDER]), length)
+    else:
+        statistic = click_statistic(signal, sample_rate)
+        suspect = _mask_from_runs(runs_of(statistic > SUSPECT_THRESHOLD)
+                                  + np.array([-ORDER, ORDER]), length)
+    statistic = click_statistic(signal, sample_rate, _predictors(signal, block, suspect))
+    threshold = SEED_THRESHOLD / sensitivity
+    peaks = statistic > threshold
+    peaks &= statistic == scipy.ndimage.maximum_filter1d(statistic, 2 * SEED_SPACING + 1)
+    reach = ORDER + int(MAX_GROWTH_SECONDS * sample_rate)
+    peaks[:reach] = False
+    peaks[max(0, length - reach):] = False
+    seeds = np.flatnonzero(peaks)
+    stretches = runs_of(statistic > EXTEND_RATIO * threshold)
+    which = np.searchsorted(stretches[:, 0], seeds, side="right") - 1
+    growth = int(MAX_GROWTH_SECONDS * sample_rate)
+    bounds = np.stack([np.maximum(stretches[which, 0] - GROWTH_MARGIN, seeds - growth),
+                       np.minimum(stretches[which, 1] + GROWTH_MARGIN, seeds + growth + 1)],
+                      axis=1) if seeds.size else np.zeros((0, 2), dtype=int)
+    # left out of the fitting predictors: the elevated stretches at sensitivity 1 (a high
+    # sensitivity must not leave the whole signal out)
+    elevated = runs_of(statistic > EXTEND_RATIO * SEED_THRESHOLD)
+    left_out = mask | _mask_from_runs(elevated + np.array([-GROWTH_MARGIN, GROWTH_MARGIN]),
+                                      length)
+    return seeds, bounds, left_out
+
+
+def _detect_pass(signal: np.ndarray, mask: np.ndarray, sample_rate: int, sensitivity: float
+                 ) -> np.ndarray:
+    """``bool [n]``: the click samples one pass finds in ``signal [n]`` (steps 1-5)."""
+    block, scale_block = _sizes(sample_rate)
+    seeds, bounds, left_out = _seeds(signal, mask, sample_rate, sensitivity)
+    found = np.zeros(signal.shape[0], dtype=bool)
+    if seeds.size == 0:
+        return found
+    coefficients = _predictors(signal, block, left_out)
+    correlations = predictor_correlations(coefficients)
+    sigma = _robust_scale(block_filter(signal, coefficients, block), scale_block,
+                          SCALE_NEIGHBOURS)
+    variance = scipy.ndimage.uniform_filter1d(sigma**2, 2 * VARIANCE_CONTEXT, mode="nearest")
+    max_length = int(MAX_GROWTH_SECONDS * sample_rate)
+
+    def fit(work: np.ndarray, index: int) -> ClickFit:
+        seed = int(seeds[index])
+        which = min(seed // block, coefficients.shape[0] - 1)
+        return fit_click(work, coefficients[which], correlations[which], seed,
+                         tuple(bounds[index]), float(variance[seed]), max_length)
+
+    longest = MAX_CLICK_SECONDS * sample_rate
+    first_fits = [fit(signal, index) for index in range(seeds.size)]
+    evidence = np.array([click.evidence if click.samples.shape[0] <= longest else 0.0
+                         for click in first_fits])
+    required = _required_evidence(seeds, evidence, sample_rate) / sensitivity
+    work = signal.copy()
+    dense = DENSE_EVIDENCE / sensitivity
+    for index in np.argsort(-evidence):
+        low, high = bounds[index] + np.array([-2 * ORDER, 2 * ORDER])
+        # next to a click already found the prior of another (its remnant) is high: the
+        # clicks of one damaged spot come together (Godsill & Rayner's Markov click prior)
+        near = found[max(0, low):high].any() or mask[max(0, low):high].any()
+        needed = min(required[index], dense) if near else required[index]
+        if evidence[index] < needed:
+            continue
+        # a click's first fit holds unless a stronger click re-estimated within the order of it
+        click = fit(work, index) if found[max(0, low):high].any() else first_fits[index]
+        if click.evidence < needed or click.samples.shape[0] > longest:
+            continue
+        work[click.samples] += click.delta
+        found[click.samples] = True
+    # pieces of one long click (its growth stopped where it crossed zero) are one run
+    for start, end in runs_of(~found).tolist():
+        if 0 < start and end < found.shape[0] and end - start <= JOIN_SAMPLES:
+            found[start:end] = True
+    return found
+
+
+def _required_evidence(seeds: np.ndarray, evidence: np.ndarray, sample_rate: int
+                       ) -> np.ndarray:
+    """Evidence each seed needs (at sensitivity 1): ``DENSE_EVIDENCE`` where the audio is
+    crackly (step 4), ``SPARSE_EVIDENCE`` elsewhere."""
+    strong = seeds[evidence >= STRONG_EVIDENCE]
+    if strong.size:
+        strong = strong[np.concatenate([[True], np.diff(strong) > EVENT_SPACING])]
+    reach = int(DENSE_SECONDS * sample_rate)
+    count = (np.searchsorted(strong, seeds + reach, side="right")
+             - np.searchsorted(strong, seeds - reach))
+    return np.where(count >= DENSE_EVENTS, DENSE_EVIDENCE, SPARSE_EVIDENCE)
 
 
 def fill_clicks(audio: np.ndarray, mask: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -176,13 +296,28 @@ def fill_channel(row: np.ndarray, mask: np.ndarray, sample_rate: int) -> np.ndar
     not shape the model that replaces it) and each group of runs closer than ``ORDER`` is
     solved as one least-squares problem over the prediction errors that touch it.
     """
-    block, _ = _sizes(sample_rate)
-    clean = np.where(mask, 0.0, row)
-    coefficients = levinson(block_autocorrelation(clean, block, ORDER))
+    block, scale_block = _sizes(sample_rate)
+    coefficients = _predictors(row, block, mask)
+    correlations = predictor_correlations(coefficients)
+    # innovation power sigma_e^2 around each sample: robust, from the prediction error of the
+    # observation (a click covers a minority of each sub-block)
+    sigma = _robust_scale(block_filter(row, coefficients, block), scale_block, 1)
+    innovation = scipy.ndimage.uniform_filter1d(sigma**2, 2 * INNOVATION_CONTEXT,
+                                                mode="nearest")
     out = row.astype(np.float64).copy()
     for first, last in _groups(runs_of(mask), ORDER):
-        coefficient = coefficients[min((first + last) // 2 // block, coefficients.shape[0] - 1)]
-        _solve_group(out, mask, first, last, coefficient)
+        which = min((first + last) // 2 // block, coefficients.shape[0] - 1)
+        if first < ORDER or last + ORDER > row.shape[0]:
+            _solve_edge_group(out, mask, first, last, coefficients[which])
+            continue
+        segment = np.where(mask[first - ORDER:last + ORDER], 0.0, out[first - ORDER:last + ORDER])
+        error = np.convolve(segment, coefficients[which], mode="valid")
+        right = -np.correlate(error, coefficients[which], mode="valid")  # -A_u^T A_k x_k
+        unknown = np.flatnonzero(mask[first:last])
+        lags = np.minimum(np.abs(unknown[:, None] - unknown[None, :]), ORDER + 1)
+        normal = correlations[which][lags]  # A_u^T A_u: Toeplitz in the predictor's rho
+        out[first + unknown] = _posterior_mean(normal, right[unknown], out[first + unknown],
+                                               float(innovation[(first + last) // 2]))
     return out
 
 
@@ -197,25 +332,9 @@ def _groups(runs: np.ndarray, gap: int) -> list[tuple[int, int]]:
     return groups
 
 
-def _innovation_power(out: np.ndarray, mask: np.ndarray, first: int, last: int,
-                      coefficients: np.ndarray) -> float:
-    """Robust power of the AR prediction error around ``[first, last)``: the median of ``e^2``
-    over ``INNOVATION_CONTEXT`` samples on each side, rows touching masked samples left out
-    (the median of a chi-square with one degree of freedom is 0.455 of its mean)."""
-    order = coefficients.shape[0] - 1
-    low = max(0, first - INNOVATION_CONTEXT)
-    high = min(out.shape[0], last + INNOVATION_CONTEXT)
-    error = np.convolve(out[low:high], coefficients, mode="valid")
-    touched = np.convolve(mask[low:high].astype(np.float64), np.ones(order + 1), mode="valid")
-    clean = error[touched < 0.5]
-    if clean.size < 16:
-        clean = error
-    return float(np.median(clean**2) / 0.455) + 1e-30
-
-
-def _solve_group(out: np.ndarray, mask: np.ndarray, first: int, last: int,
-                 coefficients: np.ndarray) -> None:
-    """Re-estimate the masked samples in ``out[first:last]`` in place.
+def _posterior_mean(normal: np.ndarray, right: np.ndarray, observed: np.ndarray,
+                    innovation: float) -> np.ndarray:
+    """The click samples' estimate under the AR prior and a white click of unknown power.
 
     The observation there is music plus a click, ``y = s + c``. With the AR prior on ``s``
     (innovation variance ``sigma_e^2``) and ``c`` white with variance ``sigma_c^2``, the
@@ -224,7 +343,26 @@ def _solve_group(out: np.ndarray, mask: np.ndarray, first: int, last: int,
     moments: the mean square of ``y - interpolation`` less the interpolation's own expected
     error. A loud click gives ``r ~ 0``: plain interpolation. A faint one, or a false alarm
     on clean music, gives a large ``r``: the samples stay close to the observation.
+    ``normal`` (``A_u^T A_u``) is changed in place.
     """
+    # a tiny ridge: samples that few error rows see (at the file's edges) stay bounded
+    diagonal = np.einsum("ii->i", normal)
+    diagonal += RIDGE * normal[0, 0]
+    inverse = np.linalg.inv(normal)
+    interpolated = inverse @ right
+    expected_error = EXPECTED_ERROR_WEIGHT * innovation * np.mean(np.diag(inverse))
+    click_power = np.mean((observed - interpolated) ** 2) - expected_error
+    if click_power <= 0.0:
+        return observed
+    ratio = innovation / click_power
+    diagonal += ratio
+    return np.linalg.solve(normal, right + ratio * observed)
+
+
+def _solve_edge_group(out: np.ndarray, mask: np.ndarray, first: int, last: int,
+                      coefficients: np.ndarray) -> None:
+    """Re-estimate the masked samples of a group within the order of the signal's ends, in
+    place: the error rows that leave the signal are dropped."""
     order = coefficients.shape[0] - 1
     low, high = max(0, first - order), min(out.shape[0], last + order)
     segment = out[low:high]
@@ -236,21 +374,9 @@ def _solve_group(out: np.ndarray, mask: np.ndarray, first: int, last: int,
     index = np.arange(rows)[:, None] + order - np.arange(order + 1)[None, :]
     matrix = np.zeros((rows, segment.shape[0]))
     np.put_along_axis(matrix, index, np.broadcast_to(coefficients, index.shape), axis=1)
-    observed = segment[unknown].copy()
     columns = matrix[:, unknown]
     right = -columns.T @ (matrix[:, ~unknown] @ segment[~unknown])
-    normal = columns.T @ columns
-    # a tiny ridge: samples that few error rows see (at the file's edges) stay bounded
-    normal[np.diag_indices_from(normal)] += RIDGE * (coefficients @ coefficients)
-    inverse = np.linalg.inv(normal)
-    interpolated = inverse @ right
-    segment[unknown] = interpolated
-    innovation = _innovation_power(out, mask, first, last, coefficients)
-    expected_error = EXPECTED_ERROR_WEIGHT * innovation * np.mean(np.diag(inverse))
-    click_power = np.mean((observed - interpolated) ** 2) - expected_error
-    if click_power <= 0.0:
-        segment[unknown] = observed
-        return
-    ratio = innovation / click_power
-    normal[np.diag_indices_from(normal)] += ratio
-    segment[unknown] = np.linalg.solve(normal, right + ratio * observed)
+    error = np.convolve(segment, coefficients, mode="valid")
+    innovation = float(np.median(error**2) / 0.455) + 1e-30
+    segment[unknown] = _posterior_mean(columns.T @ columns, right, segment[unknown].copy(),
+                                       innovation)

@@ -15,6 +15,7 @@ from evaluation.repair_cases import (
     add_clicks,
     build_repair_cases,
     declip_case,
+    load_clips_of_kind,
     score_repair,
 )
 from evaluation.repair_methods import residual_detector
@@ -95,3 +96,13 @@ def test_cases_cover_music_and_speech():
     cases = build_repair_cases([clip(0)], [clip(1)], seed=0)
     names = {case.condition for case in cases}
     assert {"music_sdr3dB", "speech_sdr7dB", "sparse", "crackle"} <= names
+
+
+def test_clips_of_another_split_for_tuning(tmp_path):
+    # the cases come from the test split; tuning reads train or valid clips the same way
+    corpus = write_corpus(tmp_path / "corpus", clips_per_split=2, clip_seconds=2.0)
+    test = load_clips_of_kind(corpus, 2, 2.0, seed=0, speech=False)
+    train = load_clips_of_kind(corpus, 2, 2.0, seed=0, speech=False, split="train")
+    assert len(test) == len(train) == 2
+    assert not any(np.array_equal(a, b) for a in test for b in train)
+    assert load_clips_of_kind(corpus, 2, 2.0, seed=0, speech=False, split="valid") == []
