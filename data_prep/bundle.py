@@ -93,8 +93,8 @@ def copy_recordings(corpus_dir: Path, target: Path, budget_mib: float, seed: int
     """A sub-corpus of ``corpus_dir``'s recorded clips (music21 renders left out unless
     ``renders``: the bundle renders those) of about ``budget_mib`` FLAC, balanced over
     sources, split as ``split_shares`` says (80 % train / 10 % valid / 10 % test by
-    default), in new FLAC shards under ``target``. Clips whose ``(track, start_seconds)`` is in ``exclude`` (e.g.
-    those an earlier pack carried) are not taken."""
+    default), in new FLAC shards under ``target``. Clips whose ``(track, start_seconds)``
+    is in ``exclude`` (e.g. those an earlier pack carried) are not taken."""
     manifest = shards.read_manifest(corpus_dir)
     rng = np.random.default_rng(seed)
     exclude = exclude or set()
