@@ -45,7 +45,7 @@ MARGIN_SECONDS = 0.002  # crossfade between original and fill on each side of a 
 MAX_GAP_SECONDS = 2.0  # longer gaps are refused (not chained)
 MASK_PAD = 8  # model-rate samples added to each side of a gap's mask (resampling smear)
 # method="auto": gaps shorter than this are filled by AR interpolation, longer ones by the model.
-# Chosen from the shipped model's measurements (docs/model.md): with band matching and the AR edge
+# Chosen from the shipped model's measurements (docs/results.md): with band matching and the AR edge
 # blend the model path beats AR in gap LSD from 100 ms on (0.75x), AR wins at 50 ms and below.
 AUTO_CLASSICAL_BELOW_SECONDS = 0.075
 EDGE_BLEND_SECONDS = 0.05  # AR continuation crossfaded into a model fill at each gap edge
@@ -130,7 +130,7 @@ def blend_edges_with_ar(filled: np.ndarray, audio: np.ndarray, mask: np.ndarray,
     unknown). Over ``EDGE_BLEND_SECONDS`` (at most a quarter of the run) at each edge of a run,
     a raised-cosine crossfade goes from the AR interpolation, which continues the known signal
     smoothly, into the model's fill. The model alone leaves a step at gap edges (join flux 2.6x
-    the material's own in the evaluation); this brings it to the material's level (docs/model.md).
+    the material's own in the evaluation); this brings it to the material's level (docs/results.md).
     Outside the runs the result is ``audio`` itself.
     """
     continuation = fill_classical(audio, mask, sample_rate)
