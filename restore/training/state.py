@@ -91,7 +91,10 @@ def restore_state(state: dict[str, Any], *, network, ema, optimizer, scheduler) 
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["torch_rng"].cpu())
     if state["cuda_rng"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+        # a state saved by a process that saw more GPUs than this one: the visible ones only
+        # (the training draws themselves come from step_generator, not from these states)
+        visible = state["cuda_rng"][:torch.cuda.device_count()]
+        torch.cuda.set_rng_state_all([s.cpu() for s in visible])
     return int(state["step"])
 
 
