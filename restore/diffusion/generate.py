@@ -73,8 +73,6 @@ def generate(
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose from {sorted(SAMPLERS)}")
-    if not isinstance(denoiser, Denoiser):  # a LoadedModel (training/validation.py passes one)
-        denoiser = denoiser.denoiser
     device, input_device = next(denoiser.parameters()).device, degraded.device
     degraded, mask = degraded.float().to(device), mask.float().to(device)
     task_id, cutoff_hz = task_id.long().to(device), cutoff_hz.float().to(device)

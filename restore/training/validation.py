@@ -64,8 +64,8 @@ class Validator:
     def lsd(self, model: LoadedModel, steps: int) -> dict[str, float]:
         pairs = self.pairs
         generator = torch.Generator(self.clean.device).manual_seed(self.seed)
-        restored = generate(model, pairs.degraded, pairs.mask, pairs.task_id, pairs.cutoff_hz,
-                            steps=steps, sampler="dpmpp_2m", generator=generator)
+        restored = generate(model.denoiser, pairs.degraded, pairs.mask, pairs.task_id,
+                            pairs.cutoff_hz, steps=steps, sampler="dpmpp_2m", generator=generator)
         scores = log_spectral_distance(restored, self.clean)
         result = {"lsd": scores.mean().item()}
         for index, task in enumerate(TASKS):
