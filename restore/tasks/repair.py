@@ -20,7 +20,11 @@ evaluated).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +45,7 @@ BLOCK_SECONDS = 10.0  # audio detected and repaired at a time
 CONTEXT_SECONDS = 0.1  # real audio on each side of a block that detection and repair see
 MODEL_MEASURED_BETTER: frozenset[str] = frozenset()  # tasks where auto picks the model
 REGION_JOIN_SECONDS = 0.001  # repaired runs closer than this are listed as one region
+MAX_WORKERS = 4  # processes for the classical repair of files of several blocks
 
 
 @dataclass(frozen=True)
@@ -107,35 +112,80 @@ def repair_window(window: np.ndarray, mask: np.ndarray, sample_rate: int, plan: 
     return np.where(mask, repaired, window)
 
 
+def repair_workers(blocks: int, plan: RepairPlan) -> int:
+    """Processes for the classical repair: one per core (at most ``MAX_WORKERS``) once a file
+    has three blocks or more; the model path and short files stay in this process."""
+    if plan.method != "classical" or blocks < 3:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(MAX_WORKERS, cores or 1))
+
+
 def repair_stream(source: Source, plan: RepairPlan, *, sampler: Sampler | None = None,
                   batch_size: int = 4, callback: Callable[[dict], None] | None = None,
-                  detect_only: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                  detect_only: bool = False,
+                  workers: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(block [channels, n], repaired [n] bool)`` for consecutive blocks of ``source``.
 
     Blocks are read in the source's exact dtype (float64 keeps 32-bit files exact).
     ``repaired`` marks the frames where any channel's sample was changed. Unmasked samples of
     ``block`` are the source's, unchanged. ``detect_only`` yields the input blocks unchanged
-    with what would be repaired.
+    with what would be repaired. Blocks are independent, so the classical repair runs them in
+    ``workers`` processes (default :func:`repair_workers`) with the same result as one.
     """
     frames, sample_rate = source.frames, source.sample_rate
     block_frames = max(1024, int(BLOCK_SECONDS * sample_rate))
     context = int(CONTEXT_SECONDS * sample_rate)
     total = max(1, -(-frames // block_frames))
-    for index, first in enumerate(range(0, frames, block_frames)):
-        last = min(first + block_frames, frames)
-        low, high = max(0, first - context), min(frames, last + context)
-        window = source.read(low, high - low, source.exact_dtype)
-        mask = damaged_mask(window, sample_rate, plan)
-        core = slice(first - low, last - low)
-        if detect_only:
-            yield window[:, core], mask[:, core].any(axis=0)
-            continue
-        repaired = repair_window(window, mask, sample_rate, plan, sampler, batch_size)
+
+    def windows() -> Iterator[tuple[slice, np.ndarray]]:
+        for first in range(0, frames, block_frames):
+            last = min(first + block_frames, frames)
+            low, high = max(0, first - context), min(frames, last + context)
+            yield slice(first - low, last - low), source.read(low, high - low, source.exact_dtype)
+
+    if detect_only:
+        for core, window in windows():
+            yield window[:, core], damaged_mask(window, sample_rate, plan)[:, core].any(axis=0)
+        return
+    workers = repair_workers(total, plan) if workers is None else workers
+    if workers > 1 and plan.method == "classical":
+        results = _in_processes(windows(), sample_rate, plan, workers)
+    else:
+        results = ((core, window, *_repair_block(window, sample_rate, plan, sampler, batch_size))
+                   for core, window in windows())
+    for index, (core, window, mask, repaired) in enumerate(results):
         block = np.where(mask[:, core], repaired[:, core], window[:, core]).astype(window.dtype)
         # a detected run whose samples the repair kept (a faint click, an attack) is no region
         yield block, (block != window[:, core]).any(axis=0)
         if callback is not None:
             callback({"windows_done": index + 1, "windows": total})
+
+
+def _repair_block(window: np.ndarray, sample_rate: int, plan: RepairPlan,
+                  sampler: Sampler | None = None,
+                  batch_size: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    mask = damaged_mask(window, sample_rate, plan)
+    return mask, repair_window(window, mask, sample_rate, plan, sampler, batch_size)
+
+
+def _in_processes(windows: Iterable[tuple[slice, np.ndarray]], sample_rate: int,
+                  plan: RepairPlan, workers: int) -> Iterator[tuple]:
+    """``_repair_block`` of every window in ``workers`` spawned processes, in order, with at
+    most ``2 * workers`` blocks in flight (memory stays bounded by a few blocks)."""
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pending: deque = deque()
+    try:
+        for core, window in windows:
+            pending.append((core, window, pool.submit(_repair_block, window, sample_rate, plan)))
+            if len(pending) > 2 * workers:
+                core, window, future = pending.popleft()
+                yield (core, window, *future.result())
+        while pending:
+            core, window, future = pending.popleft()
+            yield (core, window, *future.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class RegionCollector:

@@ -258,3 +258,26 @@ def test_api_matches_the_classical_detector():
                for index in changed)
     assert np.array_equal(damaged, add_clicks(tones(1.0), POSITIONS[:4], WIDTHS[:4],
                                               PEAKS[:4])[None])  # input untouched
+
+
+@pytest.mark.slow
+def test_blocks_repaired_in_processes_equal_those_repaired_here():
+    from restore.tasks.repair import BLOCK_SECONDS, RepairPlan, repair_stream, repair_workers
+    from restore.tasks.source import ArraySource
+
+    rate = 16_000
+    audio = tones(2.5 * BLOCK_SECONDS, rate=rate)  # three blocks
+    positions = np.arange(3_000, audio.size - 3_000, 23_456)
+    audio = add_clicks(audio, positions, np.full(positions.size, 6),
+                       np.full(positions.size, 0.3))
+    source = ArraySource(np.stack([audio, audio[::-1]]).astype(np.float32), rate)
+    plan = RepairPlan("declick")
+    assert repair_workers(3, RepairPlan("declick", "diffusion")) == 1
+    assert repair_workers(2, plan) == 1 and repair_workers(3, plan) >= 1
+    here = list(repair_stream(source, plan, workers=1))
+    there = list(repair_stream(source, plan, workers=2))
+    assert len(here) == len(there) == 3
+    for (block, flags), (other, other_flags) in zip(here, there, strict=True):
+        np.testing.assert_array_equal(block, other)
+        np.testing.assert_array_equal(flags, other_flags)
+    assert sum(flags.sum() for _, flags in here) > 0  # clicks were repaired
