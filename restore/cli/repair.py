@@ -58,7 +58,7 @@ class RepairJob(Job):
             def work(sinks: list[FileSink], progress: Callable[[dict], None]) -> tuple[list, None]:
                 source = FileSource(item.path)
                 return repair(source, sinks[0], make_plan(source), options=self.options(),
-                              callback=progress), None
+                              callback=progress, workers=None), None
 
             for sink in self.produce([item.path], [output],
                                      labels_for(options["mark_labels"], item, several), work):

@@ -221,9 +221,12 @@ def scan_clipping(source: Source) -> list[ChannelClipping]:
 
 
 def repair(source: Source, sink: Sink, plan: RepairPlan, *, options: SamplingOptions,
-           callback: Callable[[dict], None] | None = None) -> list[Region]:
+           callback: Callable[[dict], None] | None = None,
+           workers: int | None = 1) -> list[Region]:
     """Repair ``source`` into ``sink`` with ``plan``; samples that were not damaged are copied
-    exactly. Returns the repaired regions."""
+    exactly. Returns the repaired regions. ``workers``: see :func:`repair_stream` (None: one
+    process per core; the command line's choice. The Python API stays in its process: spawned
+    workers re-import the caller's main module, which a script without a main guard forbids)."""
     sampler = None
     if plan.method == "diffusion":
         sampler = Sampler.create(options)
@@ -233,7 +236,7 @@ def repair(source: Source, sink: Sink, plan: RepairPlan, *, options: SamplingOpt
     with sink.open(source.sample_rate, source.channels, like=source, frames=source.frames) as out:
         for block, repaired in repair_stream(source, plan, sampler=sampler,
                                              batch_size=options.batch_size_for(plan.method),
-                                             callback=callback):
+                                             callback=callback, workers=workers):
             collector.add(repaired)
             out.write(block)
     return collector.regions()
