@@ -65,23 +65,25 @@ def to_components(audio: torch.Tensor, matrices: torch.Tensor | None = None) -> 
     ``matrices [batch, channels, channels]`` (:func:`channel_matrices`) replace the Helmert
     matrix per item, e.g. to keep silent channels apart.
     """
-    if matrices is None:
-        matrix = torch.as_tensor(component_matrix(audio.shape[1]), dtype=audio.dtype,
-                                 device=audio.device)
-        return torch.einsum("kc,bct->bkt", matrix, audio).contiguous()
-    matrices = matrices.to(audio.device, audio.dtype)
-    return torch.einsum("bkc,bct->bkt", matrices, audio).contiguous()
+    matrix = _matrix(matrices, audio)
+    return torch.einsum("kc,bct->bkt" if matrix.dim() == 2 else "bkc,bct->bkt",
+                        matrix, audio).contiguous()
 
 
 def from_components(components: torch.Tensor, matrices: torch.Tensor | None = None
                     ) -> torch.Tensor:
     """Inverse of :func:`to_components` (the matrices are orthonormal: their transposes)."""
+    matrix = _matrix(matrices, components)
+    return torch.einsum("kc,bkt->bct" if matrix.dim() == 2 else "bkc,bkt->bct",
+                        matrix, components).contiguous()
+
+
+def _matrix(matrices: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+    """The per-item ``matrices`` on ``like``'s device and dtype, or the Helmert matrix."""
     if matrices is None:
-        matrix = torch.as_tensor(component_matrix(components.shape[1]), dtype=components.dtype,
-                                 device=components.device)
-        return torch.einsum("kc,bkt->bct", matrix, components).contiguous()
-    matrices = matrices.to(components.device, components.dtype)
-    return torch.einsum("bkc,bkt->bct", matrices, components).contiguous()
+        return torch.as_tensor(component_matrix(like.shape[1]), dtype=like.dtype,
+                               device=like.device)
+    return matrices.to(like.device, like.dtype)
 
 
 def silent_items(degraded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
