@@ -101,18 +101,6 @@ def test_a_failed_sidecar_leaves_no_output(tmp_path):
     assert not out.exists() and leftovers(tmp_path) == []
 
 
-@pytest.fixture
-def tiny_tmpfs(tmp_path):
-    mount_point = tmp_path / "tmpfs"
-    mount_point.mkdir()
-    if os.geteuid() != 0 or subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
-            capture_output=True).returncode != 0:
-        pytest.skip("needs root and mount to make a small real file system")
-    yield mount_point
-    subprocess.run(["umount", str(mount_point)], check=False)
-
-
 def test_disk_full_at_the_sidecar_leaves_no_output(tmp_path, tiny_tmpfs):
     # Real ENOSPC: the disk is filled so that the audio fits and its sidecar does not.
     source = wav(tmp_path / "in.wav", seconds=1.25)  # 20044 bytes: 5 pages

@@ -173,18 +173,6 @@ def test_failed_write_leaves_no_output(tmp_path):
     assert list(target.parent.iterdir()) == []  # no output, temporary file removed
 
 
-@pytest.fixture
-def tiny_tmpfs(tmp_path):
-    mount_point = tmp_path / "tmpfs"
-    mount_point.mkdir()
-    if os.geteuid() != 0 or subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)],
-            capture_output=True).returncode != 0:
-        pytest.skip("needs root and mount to make a small real file system")
-    yield mount_point
-    subprocess.run(["umount", str(mount_point)], check=False)
-
-
 def test_disk_full_leaves_no_output(tmp_path, tiny_tmpfs):
     source = wav(tmp_path / "in.wav", seconds=5)  # 960 kB: does not fit in 256 kB
     target = tiny_tmpfs / "out.wav"
