@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import av
 import numpy as np
 import soundfile as sf
 
@@ -28,6 +27,14 @@ AV_EXTENSIONS: tuple[str, ...] = (
 # A decode counts as truncated when it yields this much less than the container declares.
 SHORTFALL_SECONDS = 0.2
 SHORTFALL_SHARE = 0.005
+
+
+def _av():
+    """PyAV, imported on first use: it loads FFmpeg's libraries (heavy), and the training
+    machines that import :mod:`restore.io` for WAV/FLAC corpora do not install it."""
+    import av
+
+    return av
 # Friendly container names for FFmpeg's demuxer names.
 CONTAINER_NAMES = {"mp3": "MP3", "mov,mp4,m4a,3gp,3g2,mj2": "MP4", "ogg": "OGG", "asf": "ASF",
                    "matroska,webm": "MATROSKA", "avi": "AVI", "aac": "ADTS", "wv": "WAVPACK",
@@ -58,8 +65,8 @@ class Decoded:
 
 
 def decoder_name(codec: str = "") -> str:
-    version = getattr(av, "ffmpeg_version_info", "?")
-    return f"FFmpeg {version} (PyAV {av.__version__})" + (f", codec {codec}" if codec else "")
+    version = getattr(_av(), "ffmpeg_version_info", "?")
+    return f"FFmpeg {version} (PyAV {_av().__version__})" + (f", codec {codec}" if codec else "")
 
 
 def _metadata(container, stream) -> dict[str, str]:
@@ -95,8 +102,8 @@ def _shortfall(declared: int | None, frames: int, rate: int) -> bool:
 def _open_stream(path: Path):
     """``(container, first audio stream)``; raises ``ValueError`` with a plain reason."""
     try:
-        container = av.open(str(path), metadata_errors="replace")
-    except av.error.FFmpegError as error:
+        container = _av().open(str(path), metadata_errors="replace")
+    except _av().error.FFmpegError as error:
         raise ValueError("not audio, or an unsupported/corrupt audio format "
                          f"(FFmpeg: {error.strerror or error})") from error
     if not container.streams.audio:
@@ -120,7 +127,7 @@ def decode_to_file(path: Path, target: Path) -> Decoded:
     with container:
         context = stream.codec_context
         rate, channels = int(context.sample_rate), int(context.channels)
-        resampler = av.AudioResampler(format="fltp", layout=context.layout, rate=rate)
+        resampler = _av().AudioResampler(format="fltp", layout=context.layout, rate=rate)
         frames, bits, stopped = 0, None, None
         with sf.SoundFile(str(target), "w", rate, channels, "FLOAT", format="W64") as out:
             try:
@@ -133,7 +140,7 @@ def decode_to_file(path: Path, target: Path) -> Decoded:
                 for converted in resampler.resample(None):
                     out.write(converted.to_ndarray().T)
                     frames += converted.samples
-            except (av.error.FFmpegError, ValueError) as error:
+            except (_av().error.FFmpegError, ValueError) as error:
                 stopped = f"{getattr(error, 'strerror', None) or error}"
         declared = _declared_frames(container, stream, rate)
         warning = None

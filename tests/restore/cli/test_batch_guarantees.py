@@ -16,6 +16,7 @@ import pytest
 import soundfile as sf
 import torch
 
+from tests.helpers import restore_process
 from tests.restore.pyav_media import encode, tone
 
 pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
@@ -24,10 +25,7 @@ RATE = 8000
 CLASSICAL = ("--method", "classical")
 
 
-def restore(*args, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "restore", *map(str, args)], text=True,
-                          capture_output=True, timeout=timeout,
-                          env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+restore = restore_process
 
 
 def wav(path, seconds: float = 1.0, rate: int = RATE, subtype: str = "PCM_16"):

@@ -20,10 +20,9 @@ from click.testing import CliRunner
 from scipy import signal
 
 from restore import dsp
-from restore.checkpoint import random_model, save_model
 from restore.cli import cli
-from restore.config import ModelConfig
 from restore.tasks.guard import CEILING
+from tests.helpers import tiny_model_file
 
 pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
 
@@ -43,13 +42,7 @@ def sidecar(path: Path) -> dict:
 @pytest.fixture(scope="module")
 def model_args(tmp_path_factory) -> list[str]:
     folder = tmp_path_factory.mktemp("model")
-    config = ModelConfig(channels=(8, 8, 16, 16), strides=(4, 4, 4), blocks=(1, 1, 1, 1),
-                         kernel_size=3, dilations=(1,), bottleneck_attention=0,
-                         attention_heads=2, embed_dim=16, noise_fourier=8, cutoff_fourier=4,
-                         groups=4)
-    model = random_model(config)
-    save_model(folder / "tiny.safetensors", model.denoiser, model.config, step=0)
-    return ["--model", str(folder / "tiny.safetensors"), "--steps", "2", "--device", "cpu",
+    return ["--model", str(tiny_model_file(folder)), "--steps", "2", "--device", "cpu",
             "--method", "diffusion"]
 
 

@@ -20,14 +20,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.helpers import restore_process
+
 pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
 
 RATE = 48_000
 
 
 def restore(*args, preexec_fn=None, timeout: int = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "restore", *map(str, args)], text=True,
-                          capture_output=True, timeout=timeout, preexec_fn=preexec_fn)
+    return restore_process(*args, timeout=timeout, preexec_fn=preexec_fn)
 
 
 def assert_one_line_error(result, path, reason: str) -> None:

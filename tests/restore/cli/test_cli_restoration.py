@@ -8,9 +8,6 @@ reproducibility are properties of the pipeline that any model must satisfy.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,19 +17,12 @@ import torch
 from click.testing import CliRunner
 
 from restore import dsp
-from restore.checkpoint import random_model, save_model
 from restore.cli import cli
-from restore.config import ModelConfig
+from tests.helpers import restore_process, tiny_model_file
 
 pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
 
 RATE = 16_000
-
-
-def fast_config() -> ModelConfig:
-    return ModelConfig(channels=(8, 8, 16, 16), strides=(4, 4, 4), blocks=(1, 1, 1, 1),
-                       kernel_size=3, dilations=(1,), bottleneck_attention=0, attention_heads=2,
-                       embed_dim=16, noise_fourier=8, cutoff_fourier=4, groups=4)
 
 
 def music(seconds: float, rate: int, channels: int, seed: int = 0) -> np.ndarray:
@@ -47,8 +37,7 @@ def music(seconds: float, rate: int, channels: int, seed: int = 0) -> np.ndarray
 def run(*args: str, check: bool = True, subprocess_run: bool = False):
     """Run ``restore ARGS``: in this process through click (fast), or as a real subprocess."""
     if subprocess_run:
-        result = subprocess.run([sys.executable, "-m", "restore", *args], capture_output=True,
-                                text=True, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+        result = restore_process(*args)
         code = result.returncode
     else:
         result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
@@ -62,8 +51,7 @@ def run(*args: str, check: bool = True, subprocess_run: bool = False):
 @pytest.fixture(scope="module")
 def work(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("restoration")
-    model = random_model(fast_config())
-    save_model(folder / "tiny.safetensors", model.denoiser, model.config, step=0)
+    tiny_model_file(folder)
     damaged = music(2.0, RATE, 2)
     damaged[int(0.8 * RATE):int(0.85 * RATE)] = 0.0
     damaged[int(1.3 * RATE):int(1.32 * RATE)] = 0.0

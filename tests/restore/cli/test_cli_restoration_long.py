@@ -21,8 +21,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from restore.checkpoint import random_model, save_model
-from restore.config import ModelConfig
+from tests.helpers import tiny_model_file
 
 pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
 
@@ -52,16 +51,11 @@ def peak_rss_mib(args: list[str]) -> float:
 
 
 def test_two_hour_file_inpaints_with_bounded_memory(tmp_path):
-    config = ModelConfig(channels=(8, 8, 16, 16), strides=(4, 4, 4), blocks=(1, 1, 1, 1),
-                         kernel_size=3, dilations=(1,), bottleneck_attention=0,
-                         attention_heads=2, embed_dim=16, noise_fourier=8, cutoff_fourier=4,
-                         groups=4)
-    model = random_model(config)
-    save_model(tmp_path / "tiny.safetensors", model.denoiser, model.config, step=0)
+    model_file = tiny_model_file(tmp_path)
     short, long = tmp_path / "short.wav", tmp_path / "long.wav"
     write_long(long, 2 * 3600)
     write_long(short, 60)
-    common = ["--model", str(tmp_path / "tiny.safetensors"), "--steps", "1", "--device", "cpu"]
+    common = ["--model", str(model_file), "--steps", "1", "--device", "cpu"]
     baseline = peak_rss_mib(["inpaint", str(short), "-o", str(tmp_path / "short_out.wav"),
                              "--gap", "0:10-0:10.5", "--gap", "0:30-0:31", "--gap", "0:50-0:50.25",
                              *common])

@@ -5,13 +5,12 @@ with PyAV (conftest.py), no system tools."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.helpers import restore_process
 from tests.restore.pyav_media import encode, tone
 
 pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
@@ -19,9 +18,7 @@ pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
 RATE = 44_100
 
 
-def restore(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "restore", *map(str, args)], text=True,
-                          capture_output=True, timeout=300)
+restore = restore_process
 
 
 def sidecar(path) -> dict:

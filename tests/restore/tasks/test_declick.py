@@ -15,12 +15,11 @@ import soundfile as sf
 from click.testing import CliRunner
 
 import restore
-from restore.checkpoint import random_model, save_model
 from restore.classical.ar_blocks import block_autocorrelation, levinson
 from restore.classical.click_fit import fit_click, predictor_correlations
 from restore.classical.declick import declick, detect_clicks, fill_clicks
 from restore.cli import cli
-from restore.config import ModelConfig
+from tests.helpers import tiny_model_file
 
 RATE = 48_000
 
@@ -171,16 +170,6 @@ def run(*args: str, check: bool = True):
     return result
 
 
-def tiny_model(folder: Path) -> Path:
-    from tests.restore.cli.test_cli_restoration import fast_config
-
-    config: ModelConfig = fast_config()
-    model = random_model(config)
-    path = folder / "tiny.safetensors"
-    save_model(path, model.denoiser, model.config, step=0)
-    return path
-
-
 @pytest.fixture(scope="module")
 def clicky(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("declick")
@@ -202,7 +191,7 @@ def test_cli_repairs_clicks_and_keeps_every_other_sample(clicky, method):
     out = clicky / f"out_{method}.wav"
     labels = clicky / f"labels_{method}.txt"
     extra = ([] if method == "classical" else
-             ["--model", str(tiny_model(clicky)), "--steps", "2", "--device", "cpu"])
+             ["--model", str(tiny_model_file(clicky)), "--steps", "2", "--device", "cpu"])
     result = run("declick", str(clicky / "clicky.wav"), "-o", str(out), "--method", method,
                  "--mark-labels", str(labels), *extra)
     assert "clicky.wav -> " in result.output

@@ -14,18 +14,11 @@ import torch
 import restore
 from restore import dsp
 from restore.checkpoint import random_model
-from restore.config import ModelConfig
 from restore.tasks import bandwidth as bandwidth_task
 from restore.tasks import inpaint as inpaint_task
 from restore.tasks.sampler import Sampler, SamplingOptions
 from restore.tasks.stereo import from_components, to_components
-
-
-def fast_config() -> ModelConfig:
-    """Tiny and without attention, so long windows stay fast on a CPU."""
-    return ModelConfig(channels=(8, 8, 16, 16), strides=(4, 4, 4), blocks=(1, 1, 1, 1),
-                       kernel_size=3, dilations=(1,), bottleneck_attention=0, attention_heads=2,
-                       embed_dim=16, noise_fourier=8, cutoff_fourier=4, groups=4)
+from tests.helpers import fast_config
 
 
 @pytest.fixture(scope="module")
