@@ -119,7 +119,7 @@ def test_block_length_follows_the_signal():
 
 
 def test_spade_chooses_per_channel():
-    clean = np.stack([harmonic(1.0, seed=3), voiced(1.0)])
+    clean = np.stack([harmonic(0.5, seed=3), voiced(0.5)])
     clipped = np.clip(clean, -0.4, 0.4)
     mask = np.abs(clipped) >= 0.4
     both = spade_declip(clipped, mask, RATE)
