@@ -10,12 +10,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.signal
 import soundfile as sf
 from click.testing import CliRunner
 
 import restore
 from restore.classical.clip_detect import ClipScanner, clipped_mask, detect_clipping
-from restore.classical.declip import spade_declip, spline_declip
+from restore.classical.declip import (
+    SPADE,
+    SPADE_LONG,
+    choose_settings,
+    compaction,
+    spade_declip,
+    spline_declip,
+    window_samples,
+)
 from restore.cli import cli
 
 RATE = 16_000
@@ -28,6 +37,16 @@ def harmonic(seconds: float, rate: int = RATE, seed: int = 0) -> np.ndarray:
     audio = sum(rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * 220 * k * t + rng.uniform(0, 6))
                 for k in range(1, 6))
     audio *= 0.75 + 0.25 * np.sin(2 * np.pi * 1.3 * t)
+    return 0.9 * audio / np.max(np.abs(audio))
+
+
+def voiced(seconds: float, rate: int = RATE) -> np.ndarray:
+    """``[frames]``: speech-like pulses (pitch gliding 80-200 Hz, one resonance) in syllables
+    of about 170 ms with pauses between them."""
+    t = np.arange(int(seconds * rate)) / rate
+    pitch = 140 + 60 * np.sin(2 * np.pi * 3 * t)
+    pulses = np.diff(np.floor(np.cumsum(pitch) / rate), prepend=0.0)
+    audio = scipy.signal.lfilter([1.0], [1.0, -1.3, 0.8], pulses) * (np.sin(2 * np.pi * 3 * t) > 0)
     return 0.9 * audio / np.max(np.abs(audio))
 
 
@@ -85,6 +104,30 @@ def test_spade_improves_sdr_and_beats_the_spline():
     before = sdr(clipped[0], clean)
     assert sdr(spade, clean) > before + 5
     assert sdr(spade, clean) > sdr(spline, clean) + 2
+
+
+def test_block_length_follows_the_signal():
+    tones, speech = harmonic(2.0), voiced(2.0)
+    long_window, short_window = window_samples(SPADE_LONG, RATE), window_samples(SPADE, RATE)
+    assert compaction(tones, long_window) < compaction(tones, short_window)
+    assert compaction(speech, long_window) > compaction(speech, short_window)
+    # the choice is made on the clipped input, where it must hold too
+    assert choose_settings(np.clip(tones, -0.3, 0.3), RATE) == SPADE_LONG
+    assert choose_settings(np.clip(speech, -0.3, 0.3), RATE) == SPADE
+    assert choose_settings(tones[:long_window], RATE) == SPADE  # too short to judge: short blocks
+    assert compaction(np.zeros(4 * long_window), long_window) == 1.0
+
+
+def test_spade_chooses_per_channel():
+    clean = np.stack([harmonic(0.5, seed=3), voiced(0.5)])
+    clipped = np.clip(clean, -0.4, 0.4)
+    mask = np.abs(clipped) >= 0.4
+    both = spade_declip(clipped, mask, RATE)
+    np.testing.assert_array_equal(both[0], spade_declip(clipped[:1], mask[:1], RATE,
+                                                        SPADE_LONG)[0])
+    np.testing.assert_array_equal(both[1], spade_declip(clipped[1:], mask[1:], RATE, SPADE)[0])
+    for channel in range(2):
+        assert sdr(both[channel], clean[channel]) > sdr(clipped[channel], clean[channel]) + 3
 
 
 # --- through the real command line ---------------------------------------------------------
