@@ -263,6 +263,36 @@ def overlap_add_stream(
             yield block
 
 
+def blend_weights(plan: WindowPlan, up: int, down: int, length: int,
+                  device: torch.device | None = None) -> torch.Tensor:
+    """Weights ``[length]`` float64 of one window in :func:`blend_windows` (at ``up / down``
+    times the input rate): :func:`core_weights` on the core, ``CONTEXT_WEIGHT`` on the context.
+    """
+    context = plan.context * up // down
+    core = core_weights(plan.window * up // down, plan.overlap * up // down, device=device)
+    weights = torch.full((length,), CONTEXT_WEIGHT, dtype=torch.float64, device=device)
+    weights[context:context + core.shape[0]] = core
+    return weights
+
+
+def overlap_sum(windows: torch.Tensor, offsets: list[int], span_length: int) -> torch.Tensor:
+    """Sum of ``windows [batch, components, length]`` placed at ``offsets`` along a span:
+    ``[components, span_length]``. Evenly spaced windows (the engine's) are summed in one
+    ``fold`` (a deterministic gather on every device), others one by one."""
+    batch, components, length = windows.shape
+    hop = offsets[1] - offsets[0] if batch > 1 else length
+    if offsets[0] == 0 and hop > 0 and offsets == list(range(0, batch * hop, hop)) \
+            and span_length == offsets[-1] + length:
+        columns = windows.permute(1, 2, 0).reshape(1, components * length, batch)
+        summed = torch.nn.functional.fold(columns, (1, span_length), (1, length),
+                                          stride=(1, hop))
+        return summed.reshape(components, span_length)
+    total = windows.new_zeros(components, span_length)
+    for item, offset in enumerate(offsets):
+        total[:, offset:offset + length] += windows[item]
+    return total
+
+
 def blend_windows(
     estimate: torch.Tensor,
     starts: list[int],
@@ -270,31 +300,27 @@ def blend_windows(
     up: int,
     down: int,
     head: tuple[int, torch.Tensor] | None = None,
+    weights: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Make consecutive windows agree: average them where they overlap, then impose ``head``.
 
     ``estimate [batch, components, length]`` holds the windows of ``starts`` at a rate of
     ``up / down`` times the input rate (``length = plan.padded * up / down``). Cores are weighted
-    by :func:`core_weights`, context samples by ``CONTEXT_WEIGHT``. ``head = (position, values
-    [components, n])``: already finished samples at absolute position ``position`` (same rate)
-    that replace the blend. Returns ``(windows like estimate, span [components, span_length])``
-    where ``span`` starts at the first window's padded start.
+    by :func:`core_weights`, context samples by ``CONTEXT_WEIGHT`` (``weights``: those of
+    :func:`blend_weights`, made once by a caller that blends at every sampler step).
+    ``head = (position, values [components, n])``: already finished samples at absolute
+    position ``position`` (same rate) that replace the blend. Returns ``(windows like estimate,
+    span [components, span_length])`` where ``span`` starts at the first window's padded start.
     """
     batch, components, length = estimate.shape
     origin = (starts[0] - plan.context) * up // down
     offsets = [(start - plan.context) * up // down - origin for start in starts]
     span_length = offsets[-1] + length
-    context = plan.context * up // down
-    core = core_weights(plan.window * up // down, plan.overlap * up // down,
-                        device=estimate.device)
-    weights = torch.full((length,), CONTEXT_WEIGHT, dtype=torch.float64, device=estimate.device)
-    weights[context:context + core.shape[0]] = core
+    if weights is None:
+        weights = blend_weights(plan, up, down, length, estimate.device)
     weights = weights.to(estimate.dtype)
-    total = estimate.new_zeros(components, span_length)
-    weight_sum = estimate.new_zeros(span_length)
-    for item, offset in enumerate(offsets):
-        total[:, offset:offset + length] += estimate[item] * weights
-        weight_sum[offset:offset + length] += weights
+    total = overlap_sum(estimate * weights, offsets, span_length)
+    weight_sum = overlap_sum(weights.expand(batch, 1, length), offsets, span_length)
     span = total / weight_sum
     if head is not None:
         position, values = head
@@ -313,6 +339,7 @@ class WindowAgreement:
     Items ``[batch * components, 1, length]`` (component-major per window, as
     :meth:`restore.tasks.sampler.Sampler.fill` lays them out) are regrouped into windows and
     blended by :func:`blend_windows` with ``starts``, ``plan``, ``up / down`` and ``head``.
+    ``device``: where the estimates live; the blend's weights are made there once.
     """
 
     starts: list[int]
@@ -321,9 +348,18 @@ class WindowAgreement:
     down: int
     components: int
     head: tuple[int, torch.Tensor] | None = None
+    device: torch.device | None = None
+
+    def __post_init__(self) -> None:
+        length = self.plan.padded * self.up // self.down
+        object.__setattr__(self, "_weights",
+                           blend_weights(self.plan, self.up, self.down, length, self.device))
+        if self.head is not None and self.device is not None:
+            object.__setattr__(self, "head", (self.head[0], self.head[1].to(self.device)))
 
     def __call__(self, estimate: torch.Tensor) -> torch.Tensor:
         windows = estimate.reshape(-1, self.components, estimate.shape[-1])
         head = None if self.head is None else (self.head[0], self.head[1].to(windows))
-        blended = blend_windows(windows, self.starts, self.plan, self.up, self.down, head)[0]
+        blended = blend_windows(windows, self.starts, self.plan, self.up, self.down, head,
+                                self._weights.to(windows.device))[0]
         return blended.reshape(estimate.shape).to(estimate.dtype)

@@ -70,6 +70,47 @@ def lowpass_kernel(
     return kernel.float()
 
 
+def fast_fft_length(length: int) -> int:
+    """The smallest ``n >= length`` whose prime factors are 2, 3 and 5 (a fast FFT size)."""
+    best = 1 << max(0, (length - 1).bit_length())
+    power5 = 1
+    while power5 < best:
+        power35 = power5
+        while power35 < best:
+            candidate = power35 << max(0, (-(-length // power35) - 1).bit_length())
+            best = min(best, candidate)
+            power35 *= 3
+        power5 *= 5
+    return best
+
+
+class Lowpass:
+    """:func:`lowpass` planned for signals of one ``length``: the kernel and its spectrum are
+    made once, so each call costs one forward and one inverse FFT (the sampler calls it at
+    every step, on the device the signals live on).
+    """
+
+    def __init__(self, cutoff_hz: torch.Tensor | float, rate: int, length: int,
+                 transition_hz: float = DEFAULT_TRANSITION_HZ,
+                 device: torch.device | None = None) -> None:
+        kernel = lowpass_kernel(cutoff_hz, rate, transition_hz, device=device)
+        self.half, self.length = kernel.shape[-1] // 2, length
+        padded = length + 2 * self.half
+        self.fft_length = fast_fft_length(padded + kernel.shape[-1] - 1)
+        self.spectrum = torch.fft.rfft(kernel, n=self.fft_length)  # [batch or 1, 1, bins]
+
+    def __call__(self, audio: torch.Tensor) -> torch.Tensor:
+        """``audio [batch, channels, length]`` low-passed, same shape and dtype."""
+        if audio.dim() != 3 or audio.shape[-1] != self.length:
+            raise ValueError(f"Lowpass planned for [batch, channels, {self.length}], got "
+                             f"{tuple(audio.shape)}")
+        padded = _reflect_pad(audio.float(), self.half)
+        spectrum = torch.fft.rfft(padded, n=self.fft_length) * self.spectrum
+        filtered = torch.fft.irfft(spectrum, n=self.fft_length)  # full linear convolution
+        start = 2 * self.half  # "valid" part, as fftconvolve(mode="valid")
+        return filtered[..., start:start + self.length].to(audio.dtype)
+
+
 def lowpass(
     audio: torch.Tensor,
     cutoff_hz: torch.Tensor | float,
@@ -83,12 +124,7 @@ def lowpass(
     """
     if audio.dim() != 3:
         raise ValueError(f"lowpass expects [batch, channels, time], got {tuple(audio.shape)}")
-    kernel = lowpass_kernel(cutoff_hz, rate, transition_hz, device=audio.device)
-    half = kernel.shape[-1] // 2
-    length = audio.shape[-1]
-    padded = _reflect_pad(audio.float(), half)
-    filtered = taf.fftconvolve(padded, kernel, mode="valid")
-    return filtered[..., :length].to(audio.dtype)
+    return Lowpass(cutoff_hz, rate, audio.shape[-1], transition_hz, audio.device)(audio)
 
 
 def _reflect_pad(audio: torch.Tensor, pad: int) -> torch.Tensor:
@@ -115,6 +151,13 @@ def crossover(
     same signal the output equals it (up to float rounding).
     """
     return high_source + lowpass(low_source - high_source, cutoff_hz, rate, transition_hz)
+
+
+def planned_crossover(low_source: torch.Tensor, high_source: torch.Tensor,
+                      split: Lowpass) -> torch.Tensor:
+    """:func:`crossover` with a planned low-pass ``split`` (the cutoff and width it was made
+    with)."""
+    return high_source + split(low_source - high_source)
 
 
 def equal_power_fades(length: int, device: torch.device | None = None) -> tuple[torch.Tensor, ...]:

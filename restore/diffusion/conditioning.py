@@ -17,7 +17,7 @@ import torch
 
 from restore.config import MODEL_RATE, TASK_ID, DiffusionConfig
 from restore.diffusion.sampling import Projection
-from restore.dsp import crossover
+from restore.dsp import Lowpass, planned_crossover
 
 
 def level_scale(
@@ -51,16 +51,29 @@ class KnownSamples:
 class KnownBand:
     """Bandwidth extension: for ``items``, the band below ``cutoff_hz`` from ``degraded``
     through the linear-phase crossover of :func:`restore.dsp.crossover`, the band above from
-    the estimate; other items unchanged."""
+    the estimate; other items unchanged.
+
+    The crossover's low-pass is planned once (:class:`restore.dsp.Lowpass`): the sampler
+    applies the projection at every step to estimates of the same length.
+    """
 
     degraded: torch.Tensor  # [batch, 1, time]
     cutoff_hz: torch.Tensor  # [batch]
     items: torch.Tensor  # indexes of the bandwidth items, long
     rate: int = MODEL_RATE
 
+    def __post_init__(self) -> None:
+        split = Lowpass(self.cutoff_hz[self.items], self.rate, self.degraded.shape[-1],
+                        device=self.degraded.device)
+        object.__setattr__(self, "_split", split)
+        # a shape, not a value: no device sync. Every item (the upsampler's batches): no
+        # gather and scatter of the batch at every step
+        object.__setattr__(self, "_every_item", self.items.numel() == self.degraded.shape[0])
+
     def __call__(self, estimate: torch.Tensor) -> torch.Tensor:
-        banded = crossover(self.degraded[self.items], estimate[self.items],
-                           self.cutoff_hz[self.items], self.rate)
+        if self._every_item:
+            return planned_crossover(self.degraded, estimate, self._split).to(estimate.dtype)
+        banded = planned_crossover(self.degraded[self.items], estimate[self.items], self._split)
         return estimate.index_copy(0, self.items, banded.to(estimate.dtype))
 
 
@@ -95,15 +108,18 @@ def task_projections(
 ) -> list[Projection]:
     """The projections of a batch of mixed tasks, in the order they apply.
 
-    Every item but bandwidth ones: :class:`KnownSamples`; declip items also
-    :class:`ClipConstraint` on their clipped samples (mask 0); bandwidth items (mask all ones,
-    the band above ``cutoff_hz`` unknown): :class:`KnownBand`. All ``[batch, 1, time]``.
+    Every item but bandwidth ones: :class:`KnownSamples` (left out when all are bandwidth
+    items); declip items also :class:`ClipConstraint` on their clipped samples (mask 0);
+    bandwidth items (mask all ones, the band above ``cutoff_hz`` unknown): :class:`KnownBand`.
+    All ``[batch, 1, time]``.
     """
     # made once, not per step: a tensor built from a list is a host-to-device copy (a CUDA sync)
     task_id = task_id.to(degraded.device)
     band = task_id == TASK_ID["bandwidth"]
-    projections: list[Projection] = [KnownSamples(degraded, torch.where(
-        band.reshape(-1, 1, 1), torch.zeros_like(mask), mask))]
+    projections: list[Projection] = []
+    if not bool(band.all()):  # (for bandwidth items alone it would return the estimate)
+        projections.append(KnownSamples(degraded, torch.where(
+            band.reshape(-1, 1, 1), torch.zeros_like(mask), mask)))
     declip = (task_id == TASK_ID["declip"]).reshape(-1, 1, 1)
     if bool(declip.any()):
         projections.append(ClipConstraint(degraded, (mask < 0.5) & declip))

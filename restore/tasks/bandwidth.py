@@ -48,7 +48,8 @@ from restore.tasks.sampler import Sampler, SamplingOptions, task_method
 from restore.tasks.source import Sink, Source
 from restore.tasks.stereo import channel_matrices, to_components
 
-WINDOW_SECONDS = 1.0  # core of each window
+WINDOW_SECONDS = 1.0  # core of each window (5 s: 14 % context + overlap, 20-34 % worse LSD
+# on 4 s clips; docs/results.md, "Upsampling windows")
 OVERLAP_SECONDS = 0.25  # cores of neighbouring windows overlap by this much
 CONTEXT_SECONDS = 0.25  # real audio added on each side and discarded
 FULL_BAND_FRACTION = 0.95  # a known band this close to the output Nyquist needs no generation
@@ -109,6 +110,20 @@ def band_plan(in_rate: int, out_rate: int, edge_hz: float | None,
     return BandPlan(keep, cutoff, transition, cutoff + transition / 2 < top)
 
 
+@dataclass(frozen=True)
+class WindowGeometry:
+    """Upsampling windows in seconds of input (see :mod:`restore.chunking`)."""
+
+    window_seconds: float = WINDOW_SECONDS  # core of each window
+    overlap_seconds: float = OVERLAP_SECONDS  # shared by the cores of neighbouring windows
+    context_seconds: float = CONTEXT_SECONDS  # real audio on each side, discarded
+
+    def plan(self, in_rate: int, out_rate: int) -> WindowPlan:
+        return window_plan(in_rate, out_rate, window_seconds=self.window_seconds,
+                           overlap_seconds=self.overlap_seconds,
+                           context_seconds=self.context_seconds)
+
+
 def window_plan(in_rate: int, out_rate: int, *, window_seconds: float = WINDOW_SECONDS,
                 overlap_seconds: float = OVERLAP_SECONDS,
                 context_seconds: float = CONTEXT_SECONDS) -> WindowPlan:
@@ -141,7 +156,8 @@ class BandwidthProcess:
         model_audio = dsp.resample(audio, self.in_rate, MODEL_RATE)
         model_audio = model_audio[..., :plan.padded * up // down]
         silent = torch.tensor([self.silent] * audio.shape[0])
-        agree = WindowAgreement(batch.starts, plan, up, down, audio.shape[1], self._head)
+        agree = WindowAgreement(batch.starts, plan, up, down, audio.shape[1], self._head,
+                                audio.device)
         mask = torch.ones(model_audio.shape[0], 1, model_audio.shape[-1], device=audio.device)
         generated = self.sampler.fill(model_audio, mask, "bandwidth", self.band.cutoff_hz,
                                       [agree], silent)
@@ -251,11 +267,13 @@ def generated_spans(survey: InputSurvey, out_rate: int) -> list[tuple[float, flo
 
 def extend_bandwidth(source: Source, sink: Sink, rate: int, *, cutoff_hz: float | None,
                      method: str, options: SamplingOptions,
-                     callback: Callable[[dict], None] | None = None
+                     callback: Callable[[dict], None] | None = None,
+                     geometry: WindowGeometry = WindowGeometry()
                      ) -> tuple[list[Region], dict | None]:
     """Bandwidth-extend ``source`` to ``rate`` into ``sink``, streaming.
 
     ``cutoff_hz``: the input's effective bandwidth (None: estimated, :mod:`restore.cutoff`).
+    ``geometry``: the windows (default: the shipped sizes).
     Returns the generated regions and the sidecar's ``level`` entry (None: nothing limited).
     """
     survey, estimate = survey_input(source.blocks(), source.sample_rate, source.channels,
@@ -271,6 +289,7 @@ def extend_bandwidth(source: Source, sink: Sink, rate: int, *, cutoff_hz: float 
     stream = bandwidth_stream(source.blocks(), source.frames, source.channels,
                               source.sample_rate, rate, band, survey, method=method,
                               sampler=sampler, batch_size=options.batch_size_for(method),
+                              plan=geometry.plan(source.sample_rate, rate),
                               callback=callback, limiter=limiter)
     with sink.open(rate, source.channels, like=source,
                    frames=-(-source.frames * rate // source.sample_rate)) as out:

@@ -11,9 +11,11 @@ from restore.chunking import (
     OverlapAdd,
     WindowBatch,
     WindowPlan,
+    blend_weights,
     blend_windows,
     make_plan,
     overlap_add_stream,
+    overlap_sum,
     window_starts,
 )
 
@@ -112,6 +114,32 @@ def test_blend_windows_makes_neighbours_agree_and_keeps_the_head(rng):
     assert torch.all(span[:, :120] == 7.0)
     # a core sample covered by one window keeps that window's value
     torch.testing.assert_close(span[:, 160], estimate[0, :, 160])
+
+
+def test_overlap_sum_of_even_windows_matches_one_by_one(rng):
+    windows = torch.from_numpy(rng.standard_normal((5, 2, 90)))
+    span = 4 * 70 + 90
+    summed = overlap_sum(windows, [0, 70, 140, 210, 280], span)  # one fold
+    expected = torch.zeros(2, span, dtype=windows.dtype)
+    for item in range(5):
+        expected[:, 70 * item:70 * item + 90] += windows[item]
+    torch.testing.assert_close(summed, expected)
+    uneven = overlap_sum(windows[:2], [0, 30], 120)
+    torch.testing.assert_close(uneven[:, :30], windows[0, :, :30])
+
+
+def test_blend_windows_with_made_weights_and_resampled_rate_matches_plain(rng):
+    plan = WindowPlan(window=300, overlap=100, context=50)
+    starts = [400, 600, 800, 1000]
+    up, down = 3, 1
+    estimate = torch.from_numpy(rng.standard_normal((4, 1, plan.padded * up)))
+    weights = blend_weights(plan, up, down, plan.padded * up)
+    made = blend_windows(estimate, starts, plan, up, down, weights=weights)
+    plain = blend_windows(estimate, starts, plan, up, down)
+    for made_part, plain_part in zip(made, plain, strict=True):
+        torch.testing.assert_close(made_part, plain_part)
+    offset = (starts[1] - starts[0]) * up  # windows are slices of one span at the new rate
+    torch.testing.assert_close(made[0][1], made[1][:, offset:offset + plan.padded * up])
 
 
 def test_overlap_add_refuses_uncovered_output():

@@ -55,3 +55,38 @@ def test_fades():
     assert torch.allclose(out_eq**2 + in_eq**2, torch.ones(100))
     out_rc, in_rc = dsp.raised_cosine_fades(100)
     assert torch.allclose(out_rc + in_rc, torch.ones(100))
+
+
+def _plain_lowpass(audio: torch.Tensor, cutoff_hz, rate: int) -> torch.Tensor:
+    """lowpass as it was before the planned filter: torchaudio's fftconvolve, kernel per call."""
+    import torchaudio.functional as taf
+
+    kernel = dsp.lowpass_kernel(cutoff_hz, rate)
+    half = kernel.shape[-1] // 2
+    padded = dsp._reflect_pad(audio, half)
+    return taf.fftconvolve(padded, kernel, mode="valid")[..., :audio.shape[-1]]
+
+
+def test_planned_lowpass_matches_the_plain_convolution():
+    torch.manual_seed(1)
+    audio = torch.randn(3, 1, 12_345)
+    cutoff = torch.tensor([4000.0, 8000.0, 12000.0])
+    split = dsp.Lowpass(cutoff, 48_000, audio.shape[-1])
+    torch.testing.assert_close(split(audio), _plain_lowpass(audio, cutoff, 48_000),
+                               atol=1e-5, rtol=0)
+    high = torch.randn_like(audio)
+    torch.testing.assert_close(dsp.planned_crossover(audio, high, split),
+                               dsp.crossover(audio, high, cutoff, 48_000), atol=1e-5, rtol=0)
+
+
+def test_fast_fft_length_is_5_smooth_and_smallest():
+    def smooth(n: int) -> bool:
+        for prime in (2, 3, 5):
+            while n % prime == 0:
+                n //= prime
+        return n == 1
+
+    for length in (1, 2, 7, 97, 1000, 1025, 123_457):
+        found = dsp.fast_fft_length(length)
+        assert found >= length and smooth(found)
+        assert not any(smooth(n) for n in range(length, found))

@@ -12,7 +12,7 @@ from restore.checkpoint import random_model
 from restore.config import TASK_ID, DiffusionConfig
 from restore.diffusion import Denoiser, generate, get_sigmas_karras, sample_heun
 from restore.diffusion.conditioning import known_data_projection, level_scale
-from restore.dsp import lowpass
+from restore.dsp import crossover, lowpass
 
 
 class ZeroNetwork(nn.Module):
@@ -176,3 +176,21 @@ def test_declip_projection_keeps_sign_and_level_and_known_samples() -> None:
     inpaint = known_data_projection(observed, mask, torch.tensor([TASK_ID["inpaint"]]),
                                     torch.tensor([24_000.0]))
     assert inpaint(estimate)[0, 0, 1].item() == pytest.approx(0.1)  # no constraint there
+
+
+def test_known_band_of_every_item_matches_the_plain_crossover() -> None:
+    """The upsampler's batches (all bandwidth items) skip the gather, the scatter and the
+    known-samples projection; the result is the plain crossover's."""
+    torch.manual_seed(3)
+    degraded, estimate = torch.randn(3, 1, 4000), torch.randn(3, 1, 4000)
+    cutoff = torch.tensor([4000.0, 6000.0, 8000.0])
+    every = known_data_projection(degraded, torch.ones_like(degraded),
+                                  torch.full((3,), TASK_ID["bandwidth"]), cutoff)
+    expected = crossover(degraded, estimate, cutoff, 48_000)
+    torch.testing.assert_close(every(estimate), expected, atol=1e-5, rtol=0)
+    mixed = known_data_projection(degraded, torch.ones_like(degraded),
+                                  torch.tensor([TASK_ID["bandwidth"], TASK_ID["inpaint"],
+                                                TASK_ID["bandwidth"]]), cutoff)
+    result = mixed(estimate)
+    torch.testing.assert_close(result[[0, 2]], expected[[0, 2]], atol=1e-5, rtol=0)
+    torch.testing.assert_close(result[1], degraded[1])  # inpaint item, all samples known
