@@ -48,8 +48,8 @@ from restore.tasks.sampler import Sampler, SamplingOptions, task_method
 from restore.tasks.source import Sink, Source
 from restore.tasks.stereo import channel_matrices, to_components
 
-WINDOW_SECONDS = 1.0  # core of each window (5 s: 14 % context + overlap, 20-34 % worse LSD
-# on 4 s clips; docs/results.md, "Upsampling windows")
+WINDOW_SECONDS = 1.0  # core of each window (longer ones lost quality on short files:
+# docs/results.md, "Upsampling windows")
 OVERLAP_SECONDS = 0.25  # cores of neighbouring windows overlap by this much
 CONTEXT_SECONDS = 0.25  # real audio added on each side and discarded
 FULL_BAND_FRACTION = 0.95  # a known band this close to the output Nyquist needs no generation
