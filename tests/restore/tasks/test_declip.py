@@ -26,6 +26,7 @@ from restore.classical.declip import (
     window_samples,
 )
 from restore.cli import cli
+from tests.helpers import tiny_model_file
 
 RATE = 16_000
 
@@ -152,11 +153,9 @@ def clipped_file(tmp_path_factory) -> Path:
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["classical", "diffusion"])
 def test_cli_keeps_unclipped_samples_and_the_constraint(clipped_file, method):
-    from tests.restore.tasks.test_declick import tiny_model
-
     out = clipped_file / f"out_{method}.wav"
     extra = ([] if method == "classical" else
-             ["--model", str(tiny_model(clipped_file)), "--steps", "2", "--device", "cpu"])
+             ["--model", str(tiny_model_file(clipped_file)), "--steps", "2", "--device", "cpu"])
     run("declip", str(clipped_file / "clipped.wav"), "-o", str(out), "--method", method,
         "--subtype", "FLOAT", *extra)
     original, _ = sf.read(clipped_file / "clipped.wav", dtype="float32")
