@@ -6,9 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner, Result
+
 from restore.checkpoint import random_model, save_model
+from restore.cli import cli
 from restore.config import ModelConfig
 
 
@@ -25,6 +30,35 @@ def tiny_model_file(folder: Path) -> Path:
     path = folder / "tiny.safetensors"
     save_model(path, model.denoiser, model.config, step=0)
     return path
+
+
+def restore_in_process(*args: str, check: bool = True) -> Result:
+    """``restore ARGS`` through click in this process (fast); ``check``: fail on a non-zero
+    exit, showing its stderr."""
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    if check and result.exit_code != 0:
+        raise AssertionError(f"exit {result.exit_code}: {result.stderr}")
+    return result
+
+
+def convert_while_writing(source: Path, target: Path, *options: str,
+                          timeout: float) -> subprocess.Popen:
+    """Start ``restore convert SOURCE -o TARGET OPTIONS`` and return it once its hidden partial
+    output (``.TARGET.*.restore-part``) holds data, to be interrupted; skips the test when the
+    conversion finishes first. stderr is a text pipe."""
+    process = subprocess.Popen([sys.executable, "-m", "restore", "convert", str(source), "-o",
+                                str(target), *options], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    folder = target.parent
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        parts = list(folder.glob(f".{target.name}.*.restore-part")) if folder.exists() else []
+        if parts and parts[0].stat().st_size > 0:
+            break
+        time.sleep(0.002)
+    if process.poll() is not None:
+        pytest.skip("conversion finished before it could be interrupted")
+    return process
 
 
 def restore_process(*args, timeout: int = 300, **options) -> subprocess.CompletedProcess:

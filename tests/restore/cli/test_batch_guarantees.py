@@ -8,15 +8,12 @@ import json
 import os
 import shlex
 import signal
-import subprocess
-import sys
-import time
 
 import pytest
 import soundfile as sf
 import torch
 
-from tests.helpers import restore_process
+from tests.helpers import convert_while_writing, restore_process
 from tests.restore.pyav_media import encode, tone
 
 pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
@@ -126,18 +123,8 @@ def test_skip_existing_skips_only_complete_pairs(tmp_path):
 def test_sigterm_mid_write_cleans_up_like_ctrl_c(tmp_path):
     source = wav(tmp_path / "in.wav", seconds=600, rate=48_000)
     folder = tmp_path / "out"
-    target = folder / "out.wav"
-    process = subprocess.Popen([sys.executable, "-m", "restore", "convert", str(source), "-o",
-                                str(target), "--subtype", "PCM_24"], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        parts = list(folder.glob(".out.wav.*.restore-part")) if folder.exists() else []
-        if parts and parts[0].stat().st_size > 0:
-            break
-        time.sleep(0.002)
-    if process.poll() is not None:
-        pytest.skip("conversion finished before it could be interrupted")
+    process = convert_while_writing(source, folder / "out.wav", "--subtype", "PCM_24",
+                                    timeout=120)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 143 and "terminated" in stderr and "Traceback" not in stderr

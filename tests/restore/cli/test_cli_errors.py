@@ -12,15 +12,13 @@ import resource
 import signal
 import struct
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.helpers import restore_process
+from tests.helpers import convert_while_writing, restore_process
 
 pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
 
@@ -194,18 +192,8 @@ def test_unwritable_output_folder(tmp_path, tiny_tmpfs):
 def test_crash_mid_write_leaves_nothing_under_the_final_name(tmp_path):
     # Real crash: SIGKILL while the output is being written (no cleanup code can run).
     source = wav(tmp_path / "in.wav", seconds=120)
-    folder = tmp_path / "out"
-    target = folder / "out.flac"
-    process = subprocess.Popen([sys.executable, "-m", "restore", "convert", str(source), "-o",
-                                str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        parts = list(folder.glob(".out.flac.*.restore-part")) if folder.exists() else []
-        if parts and parts[0].stat().st_size > 0:
-            break
-        time.sleep(0.002)
-    if process.poll() is not None:
-        pytest.skip("conversion finished before it could be interrupted")
+    target = tmp_path / "out" / "out.flac"
+    process = convert_while_writing(source, target, timeout=60)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not target.exists()

@@ -14,11 +14,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from click.testing import CliRunner
 
 from restore import dsp
-from restore.cli import cli
-from tests.helpers import restore_process, tiny_model_file
+from tests.helpers import restore_in_process, restore_process, tiny_model_file
 
 pytestmark = pytest.mark.slow  # make check leaves it out; make test runs it
 
@@ -40,7 +38,7 @@ def run(*args: str, check: bool = True, subprocess_run: bool = False):
         result = restore_process(*args)
         code = result.returncode
     else:
-        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        result = restore_in_process(*args, check=False)
         code = result.exit_code
     if check and code != 0:
         raise AssertionError(f"exit {code}: {result.stderr}")

@@ -12,14 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from click.testing import CliRunner
 
 import restore
 from restore.classical.ar_blocks import block_autocorrelation, levinson
 from restore.classical.click_fit import fit_click, predictor_correlations
 from restore.classical.declick import declick, detect_clicks, fill_clicks
-from restore.cli import cli
-from tests.helpers import tiny_model_file
+from tests.helpers import restore_in_process, tiny_model_file
 
 RATE = 48_000
 
@@ -163,11 +161,7 @@ def test_note_onsets_are_left_alone():
 # --- through the real command line ---------------------------------------------------------
 
 
-def run(*args: str, check: bool = True):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    if check and result.exit_code != 0:
-        raise AssertionError(f"exit {result.exit_code}: {result.stderr}")
-    return result
+run = restore_in_process
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import scipy.signal
 import soundfile as sf
-from click.testing import CliRunner
 
 import restore
 from restore.classical.clip_detect import ClipScanner, clipped_mask, detect_clipping
@@ -25,8 +24,7 @@ from restore.classical.declip import (
     spline_declip,
     window_samples,
 )
-from restore.cli import cli
-from tests.helpers import tiny_model_file
+from tests.helpers import restore_in_process, tiny_model_file
 
 RATE = 16_000
 
@@ -134,11 +132,7 @@ def test_spade_chooses_per_channel():
 # --- through the real command line ---------------------------------------------------------
 
 
-def run(*args: str, check: bool = True):
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    if check and result.exit_code != 0:
-        raise AssertionError(f"exit {result.exit_code}: {result.stderr}")
-    return result
+run = restore_in_process
 
 
 @pytest.fixture(scope="module")
