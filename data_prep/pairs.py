@@ -16,6 +16,9 @@ from data_prep.degradations import _random
 from restore.config import TASK_ID, TASKS
 
 BANDWIDTH_KINDS = ("filter", "resample", "codec")
+# tasks whose input shows a gated silence (docs/data.md, "Gated silence"): in a gap or a bridge the
+# silence would be a target the model cannot see coming, and it learns to fill too quietly
+SILENCE_TASKS = ("bandwidth", "declip", "declick")
 CLICK_MARGINS = (0, 2, 4, 8)  # samples a declick mask is widened by on each side
 
 
@@ -26,7 +29,9 @@ class PairBatch:
     ``degraded [B, 1, T]``: model input (zero where ``mask`` is 0 for inpaint / transition);
     ``mask [B, 1, T]``: 1 = reliable sample; ``task_id [B]`` long per ``restore.config.TASK_ID``;
     ``cutoff_hz [B]``: upper edge of the known band (Nyquist when the whole band is known);
-    ``params``: per task, the indices of its items and the parameters drawn for them.
+    ``params``: per task, the indices of its items and the parameters drawn for them;
+    ``clean [B, 1, T]``: the training targets (the input clips, with gated silence where
+    ``make_batch`` added it).
     """
 
     degraded: torch.Tensor
@@ -34,6 +39,7 @@ class PairBatch:
     task_id: torch.Tensor
     cutoff_hz: torch.Tensor
     params: dict[str, dict[str, torch.Tensor]] = dataclasses.field(default_factory=dict)
+    clean: torch.Tensor | None = None
 
 
 def make_batch(
@@ -43,6 +49,7 @@ def make_batch(
     sample_rate: int = 48_000,
     tasks: Sequence[str] = TASKS,
     task_weights: Sequence[float] | None = None,
+    silence_share: float = 0.0,
 ) -> PairBatch:
     """Degrade ``clean [B, 1, T]`` into a :class:`PairBatch`, one task per item.
 
@@ -52,7 +59,9 @@ def make_batch(
     codec-like band limit with spectral holes (cutoff 4 to 20 kHz); the mask is all ones.
     Declip: hard clipping (see :func:`_declip`). Declick: clicks and crackle, masked and zeroed.
     Transition: one middle of 0.3 to 2 s cut out (ranges shrink with short clips so that
-    each side keeps context). Same generator state and input -> identical batch.
+    each side keeps context). ``silence_share`` of the items of :data:`SILENCE_TASKS` get a
+    stretch of digital silence first (:func:`gate_silence`; the targets are ``PairBatch.clean``).
+    Same generator state and input -> identical batch.
     """
     unknown = [task for task in tasks if task not in TASK_ID]
     if unknown or not tasks:
@@ -63,6 +72,7 @@ def make_batch(
     picks = _random.choice(generator, batch, weights, device)
     task_id = torch.tensor([TASK_ID[task] for task in tasks], device=device)[picks]
     degraded = clean.clone()
+    targets = clean
     mask = torch.ones_like(clean[:, :1])
     cutoff = torch.full((batch,), sample_rate / 2.0, device=device)
     params: dict[str, dict[str, torch.Tensor]] = {}
@@ -71,13 +81,17 @@ def make_batch(
         if index.numel() == 0:
             continue
         record: dict[str, torch.Tensor] = {"index": index}
-        part, part_mask = _TASK_FUNCTIONS[task](clean[index], generator, sample_rate, record)
+        if silence_share > 0 and task in SILENCE_TASKS:
+            targets = targets if targets is not clean else clean.clone()
+            targets[index] = gate_silence(clean[index], generator, silence_share, sample_rate)
+        part, part_mask = _TASK_FUNCTIONS[task](targets[index], generator, sample_rate, record)
         degraded[index] = part
         mask[index] = part_mask
         if "cutoff_hz" in record:
             cutoff[index] = record["cutoff_hz"].float()
         params[task] = record
-    return PairBatch(degraded=degraded, mask=mask, task_id=task_id, cutoff_hz=cutoff, params=params)
+    return PairBatch(degraded=degraded, mask=mask, task_id=task_id, cutoff_hz=cutoff, params=params,
+                     clean=targets)
 
 
 def _inpaint(clean, generator, sample_rate, record):

@@ -50,8 +50,11 @@ def main() -> None:
               "transition, declip, declick; default: all).")
 @click.option("--conditions", default="", help="Comma-separated conditions to run, e.g. "
               "gap_200ms,gap_1000ms,bridge_1s (default: all).")
+@click.option("--baselines/--no-baselines", default=True, show_default=True,
+              help="--no-baselines runs the model alone: for comparing two models on the same "
+                   "cases (tools/compare_models.py); the issue bars need the baselines.")
 def run(model_spec, corpus, out_dir, quick, steps, clips, seed, device, via, tasks,
-        conditions) -> None:
+        conditions, baselines) -> None:
     """Model and every classical baseline on the same seeded cases; writes the report."""
     plan = Plan.quick() if quick else Plan()
     chosen = _parse_list(tasks, str)
@@ -61,7 +64,10 @@ def run(model_spec, corpus, out_dir, quick, steps, clips, seed, device, via, tas
                                  f"choose from {list(known)}")
     plan = dataclasses.replace(plan, seed=seed, clips=clips or plan.clips,
                                tasks=chosen or None,
-                               conditions=_parse_list(conditions, str) or None)
+                               conditions=_parse_list(conditions, str) or None,
+                               baselines=baselines)
+    if model_spec == "none" and not baselines:
+        raise click.BadParameter("--model none --no-baselines would run nothing")
     device = resolve_device(device)
     model = load_model_for_evaluation(model_spec, device)
 

@@ -40,6 +40,7 @@ class Plan:
     long_clip_seconds: float = case_builder.LONG_CLIP_SECONDS  # stretches of consecutive clips
     tasks: tuple[str, ...] | None = None  # only these tasks (None: all)
     conditions: tuple[str, ...] | None = None  # only these conditions (None: all)
+    baselines: bool = True  # False: the model only (two models' reports side by side, no bars)
 
     @classmethod
     def quick(cls) -> Plan:
@@ -124,14 +125,15 @@ def _meta(model, plan: Plan, steps: Sequence[int], device: str, via: str, corpus
     }
 
 
-def _repair_methods(task: str, model, steps, seed: int, device: str) -> dict:
+def _repair_methods(task: str, model, steps, seed: int, device: str, baselines: bool) -> dict:
     """Declip / declick methods: the model only where it knows the task."""
     named = {}
     if model is not None and model_knows(model, task):
         for count in steps:
             name = "model" if len(steps) == 1 else f"model@{count}"
             named[name] = RepairModelMethod(model, count, seed=seed, device=device)
-    named.update({name: repair_baseline(task, name) for name in REPAIR_BASELINES[task]})
+    if baselines:
+        named.update({name: repair_baseline(task, name) for name in REPAIR_BASELINES[task]})
     return named
 
 
@@ -164,13 +166,15 @@ def evaluate(
     methods = {}
     for task in sorted({case.task for case in cases}, key=[*BASELINES, *REPAIR_BASELINES].index):
         if task in REPAIR_BASELINES:
-            methods[task] = _repair_methods(task, model, steps, plan.seed, device)
+            methods[task] = _repair_methods(task, model, steps, plan.seed, device,
+                                            plan.baselines)
             continue
         named = {}
         for count in steps:
             name = "model" if len(steps) == 1 else f"model@{count}"
             named[name] = ModelMethod(model, count, seed=plan.seed, device=device, via=via)
-        named.update({name: baseline(task, name) for name in BASELINES[task]})
+        if plan.baselines:
+            named.update({name: baseline(task, name) for name in BASELINES[task]})
         methods[task] = named
     results = run_methods(cases, methods, callback=callback)
     meta = _meta(model, plan, steps, device, via, corpus_dir)

@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from data_prep.dataset import ClipDataset
-from data_prep.pairs import gate_silence, make_batch
+from data_prep.pairs import make_batch
 from restore.checkpoint import LoadedModel, build_denoiser, save_model
 from restore.config import MODEL_RATE, TASKS, RunConfig
 from restore.diffusion import Denoiser
@@ -168,7 +168,8 @@ class Trainer:
             clips = [next(iterator) for _ in range(config.val_clips)]
         clean = torch.stack(clips).to(self.device)
         generator = torch.Generator(self.device).manual_seed(config.seed + 12345)
-        pairs = make_batch(clean, generator, task_weights=config.task_weights)
+        # every task the model knows equally, whatever the run's weights: runs stay comparable
+        pairs = make_batch(clean, generator, tasks=TASKS[:self.run_config.model.num_tasks])
         return Validator(clean, pairs, self.run_config.diffusion, config.seed)
 
     # ---- data -------------------------------------------------------------------------------
@@ -186,11 +187,10 @@ class Trainer:
         per-task item counts [tasks])``, all still on the device (no sync)."""
         config = self.train_config
         generator = step_generator(config.seed, self.processes.rank, self.step, self.device)
-        clean = gate_silence(clips.draw(generator, config.batch_size), generator,
-                             config.silence_share)
-        pairs = make_batch(clean, generator, task_weights=config.task_weights)
+        pairs = make_batch(clips.draw(generator, config.batch_size), generator,
+                           task_weights=config.task_weights, silence_share=config.silence_share)
         scale = level_scale(pairs.degraded, pairs.mask, self.run_config.diffusion)
-        clean, degraded = clean / scale, pairs.degraded / scale
+        clean, degraded = pairs.clean / scale, pairs.degraded / scale
         sigma = self.denoiser.sample_sigma(clean.shape[0], generator, self.device)
         noise = torch.randn(clean.shape, generator=generator, device=self.device)
         project = known_data_projection(degraded, pairs.mask, pairs.task_id, pairs.cutoff_hz)

@@ -67,9 +67,21 @@ class Validator:
         restored = generate(model.denoiser, pairs.degraded, pairs.mask, pairs.task_id,
                             pairs.cutoff_hz, steps=steps, sampler="dpmpp_2m", generator=generator)
         scores = log_spectral_distance(restored, self.clean)
+        levels = fill_level_db(restored, self.clean, pairs.mask)
         result = {"lsd": scores.mean().item()}
         for index, task in enumerate(TASKS):
             chosen = pairs.task_id == index
             if chosen.any():
                 result[f"lsd_{task}"] = scores[chosen].mean().item()
+            if task in ("inpaint", "transition") and chosen.any():
+                result[f"level_{task}"] = levels[chosen].mean().item()
         return result
+
+
+def fill_level_db(restored: torch.Tensor, clean: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Level of what was generated where ``mask`` is 0, relative to the true audio there, in dB
+    per item ``[batch]`` (negative: fills too quiet; 0 for items with nothing masked)."""
+    hidden = 1 - mask
+    made = (restored * hidden).square().sum(dim=(1, 2)).clamp_min(1e-12)
+    true = (clean * hidden).square().sum(dim=(1, 2)).clamp_min(1e-12)
+    return 10 * torch.log10(made / true)

@@ -92,3 +92,24 @@ def test_gate_silence_makes_exact_zeros_in_a_share_of_items():
     assert 0.15 < changed.float().mean() < 0.35
     assert torch.all(gated[changed].eq(0).sum(dim=2) >= 0.05 * RATE * 0.99)
     assert torch.equal(gated[~changed], clean[~changed])
+
+
+def test_gated_silence_only_where_the_input_shows_it():
+    """Gaps and bridges never get a silence the model could not see coming (it would learn to
+    fill too quietly); the items of SILENCE_TASKS do, in their targets and their inputs alike."""
+    from data_prep.pairs import SILENCE_TASKS
+
+    clean = clean_batch(batch=300, samples=RATE)
+    pairs = make_batch(clean, torch.Generator().manual_seed(4), silence_share=0.5)
+    gated = (pairs.clean.eq(0).sum(dim=2) >= 0.05 * RATE * 0.99).flatten()
+    shows = torch.isin(pairs.task_id, torch.tensor([TASK_ID[task] for task in SILENCE_TASKS]))
+    assert not gated[~shows].any()
+    assert torch.equal(pairs.clean[~shows], clean[~shows])
+    assert 0.35 < gated[shows].float().mean() < 0.65
+    bandwidth = (pairs.task_id == TASK_ID["bandwidth"]) & gated
+    assert bandwidth.any()  # the low-passed input is (near) silent where the target is
+    for item in bandwidth.nonzero().flatten().tolist():
+        silent = pairs.clean[item, 0] == 0
+        inside, outside = pairs.degraded[item, 0, silent], pairs.degraded[item, 0, ~silent]
+        assert inside.square().mean() < 0.01 * outside.square().mean()  # filter tails only
+    assert make_batch(clean, torch.Generator().manual_seed(4)).clean is clean

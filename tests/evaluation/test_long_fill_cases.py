@@ -107,3 +107,14 @@ def test_better_reuse_ratio_and_issue_13_bars():
     lsd = rows["lsd_gap <= 0.8 x min(neighbour, similarity)"]
     assert lsd["threshold"] == pytest.approx(0.96) and lsd["passed"]
     assert rows["join_flux <= 1"]["passed"]
+
+
+def test_no_baselines_runs_the_model_alone(tmp_path):
+    from evaluation.evaluate import evaluate, load_model_for_evaluation
+
+    corpus = write_corpus(tmp_path / "corpus", clips_per_split=1, clip_seconds=4.0)
+    plan = Plan(clips=1, tasks=("inpaint",), conditions=("gap_100ms",), baselines=False)
+    model = load_model_for_evaluation("random", "cpu")
+    report = evaluate(model, corpus, tmp_path / "out", plan=plan, steps=[2])
+    assert report["tasks"]["inpaint"]["methods"] == ["model"]
+    assert (tmp_path / "out" / "report.md").exists()

@@ -151,3 +151,17 @@ def test_init_from_refuses_another_architecture(tmp_path: Path) -> None:
     with pytest.raises(RestoreError, match="architecture differs"):
         train(tiny_run(), factory, TrainOptions(out_dir=tmp_path / "new", device="cpu",
                                                 init_from=tmp_path / "old" / "model.safetensors"))
+
+
+def test_fill_level_db_measures_the_masked_part_only():
+    from restore.training.validation import fill_level_db
+
+    clean = torch.ones(2, 1, 100)
+    mask = torch.ones(2, 1, 100)
+    mask[:, :, 40:60] = 0
+    restored = clean.clone()
+    restored[0, :, 40:60] = 0.5  # 6 dB too quiet in the gap
+    restored[1, :, :40] = 9.0  # louder outside the gap: not counted
+    levels = fill_level_db(restored, clean, mask)
+    assert levels[0].item() == pytest.approx(-6.02, abs=0.01)
+    assert levels[1].item() == pytest.approx(0.0, abs=1e-6)

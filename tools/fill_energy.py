@@ -1,0 +1,86 @@
+"""Research: are a model's gap fills too quiet? LSD in the gap and the fill's level against the
+true audio's, on the corpus's valid split (never the test split), for several models and
+sampler settings in one run.
+
+    python -m tools.fill_energy corpus default tools/campaign/model.safetensors \
+        --gaps 200,400,800 --clips 12 --sampler dpmpp_2m --sampler heun:churn=8
+
+Prints one row per (model, sampler, gap): mean LSD in the gap, mean fill level minus true
+level (dB, RMS over the gap) and the share of fills more than 3 dB too quiet.
+"""
+
+from __future__ import annotations
+
+import math
+
+import click
+import numpy as np
+import torch
+
+from evaluation import cases as evaluation_cases
+from evaluation import metrics
+from restore import checkpoint
+from restore.config import MODEL_RATE, TASK_ID
+from restore.diffusion.generate import generate
+
+
+def _level_db(audio: np.ndarray) -> float:
+    return 10 * math.log10(float(np.mean(np.square(audio, dtype=np.float64))) + 1e-12)
+
+
+def _parse_sampler(text: str) -> tuple[str, float]:
+    name, _, rest = text.partition(":")
+    churn = float(rest.split("=", 1)[1]) if rest.startswith("churn=") else 0.0
+    return name, churn
+
+
+def fill(model, case, steps: int, sampler: str, churn: float, seed: int) -> np.ndarray:
+    """The model's fill of one inpaint case through ``generate`` (batch = channels)."""
+    start, end = case.region
+    mask = np.ones_like(case.degraded)
+    mask[:, start:end] = 0
+    channels = case.degraded.shape[0]
+    generator = torch.Generator().manual_seed(seed)
+    output = generate(
+        model.denoiser, torch.from_numpy(case.degraded)[:, None], torch.from_numpy(mask)[:, None],
+        torch.full((channels,), TASK_ID["inpaint"], dtype=torch.long),
+        torch.full((channels,), MODEL_RATE / 2), steps=steps, sampler=sampler,
+        generator=generator, churn=churn)
+    return output[:, 0].numpy()
+
+
+@click.command()
+@click.argument("corpus")
+@click.argument("models", nargs=-1, required=True)
+@click.option("--gaps", default="200,400,800", help="Gap lengths in ms.")
+@click.option("--clips", default=12, type=int)
+@click.option("--steps", default=8, type=int)
+@click.option("--sampler", "samplers", multiple=True, default=("dpmpp_2m",),
+              help="Sampler name, optionally ':churn=N' (heun/euler only). Repeatable.")
+@click.option("--seed", default=0, type=int)
+def main(corpus, models, gaps, clips, steps, samplers, seed) -> None:
+    torch.set_grad_enabled(False)
+    references = evaluation_cases.load_test_clips(corpus, clips, 4.0, seed, split="valid")
+    rng = np.random.default_rng(seed)
+    cases = [evaluation_cases.inpaint_case(reference, number, float(gap), rng)
+             for gap in gaps.split(",") for number, reference in enumerate(references)]
+    print("model | sampler | gap | LSD in gap | fill - true level (dB) | fills > 3 dB quiet")
+    for name in models:
+        model = checkpoint.load_model(None if name == "default" else name)
+        for text in samplers:
+            sampler, churn = _parse_sampler(text)
+            rows: dict[str, list[tuple[float, float]]] = {}
+            for case in cases:
+                start, end = case.region
+                output = fill(model, case, steps, sampler, churn, seed + case.clip)
+                lsd = metrics.lsd_in_regions(output, case.reference, [(start, end)])
+                level = _level_db(output[:, start:end]) - _level_db(case.reference[:, start:end])
+                rows.setdefault(case.condition, []).append((lsd, level))
+            for condition, values in rows.items():
+                lsd_values, levels = np.array(values).T
+                print(f"{name} | {text} | {condition} | {lsd_values.mean():.3f} | "
+                      f"{levels.mean():+.2f} | {np.mean(levels < -3):.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
