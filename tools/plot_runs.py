@@ -16,8 +16,8 @@ from restore.training.logs import read_losses
 
 
 def plot(run_dirs: list[Path], out: Path) -> None:
-    figure = Figure(figsize=(11, 4))
-    loss_axis, lsd_axis = figure.subplots(1, 2)
+    figure = Figure(figsize=(16, 4))
+    loss_axis, lsd_axis, level_axis = figure.subplots(1, 3)
     for run_dir in run_dirs:
         steps, losses = zip(*read_losses(run_dir), strict=True)
         loss_axis.plot(steps, losses, label=f"{run_dir.name} (train, mean per log interval)")
@@ -31,9 +31,15 @@ def plot(run_dirs: list[Path], out: Path) -> None:
             for key in (f"lsd_{task}" for task in TASKS):
                 lsd_axis.plot(val_steps, [r.get(key, float("nan")) for r in validation], "o-",
                               label=f"{run_dir.name} {key}")
+            for key in ("level_inpaint", "level_transition"):
+                if any(key in r for r in validation):
+                    level_axis.plot(val_steps, [r.get(key, float("nan")) for r in validation],
+                                    "o-", label=f"{run_dir.name} {key}")
     loss_axis.set(xlabel="step", ylabel="EDM-weighted loss", yscale="log", title="loss")
     lsd_axis.set(xlabel="step", ylabel="LSD (whole clip)", title="validation LSD")
-    for axis in (loss_axis, lsd_axis):
+    level_axis.set(xlabel="step", ylabel="dB against the true audio",
+                   title="level of the generated part (runs that log it)")
+    for axis in (loss_axis, lsd_axis, level_axis):
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
     figure.tight_layout()

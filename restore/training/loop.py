@@ -42,7 +42,7 @@ from restore.training.state import (
     save_state,
     step_generator,
 )
-from restore.training.validation import Validator, unknown_fraction
+from restore.training.validation import Validator, predictable, unknown_fraction
 
 DatasetFactory = Callable[[str, int], ClipDataset]  # (split, seed) -> the split's clips
 COMPILE_CACHE_FILE = "compile_cache.bin"  # torch.compile artefacts, carried between machines
@@ -200,7 +200,9 @@ class Trainer:
             losses = self.objective(clean, noise, sigma, project, fraction, degraded=degraded,
                                     mask=pairs.mask, task_id=pairs.task_id,
                                     cutoff_hz=pairs.cutoff_hz)
-            loss = losses.mean()
+            kept = predictable(clean, self.run_config.diffusion)
+            losses = losses * kept
+            loss = losses.sum() / kept.sum().clamp_min(1.0)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.network.parameters(), config.grad_clip)
         self.optimizer.step()
@@ -209,7 +211,8 @@ class Trainer:
         self.ema.update(self.network, self.step)
         task_sums = torch.zeros(len(TASKS), device=self.device).index_add_(
             0, pairs.task_id, losses.detach().float())
-        task_counts = torch.bincount(pairs.task_id, minlength=len(TASKS))
+        task_counts = torch.zeros(len(TASKS), device=self.device).index_add_(
+            0, pairs.task_id, kept.float())
         return loss.detach(), grad_norm.detach(), task_sums, task_counts
 
     # ---- the loop ---------------------------------------------------------------------------

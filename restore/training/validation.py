@@ -36,6 +36,19 @@ def unknown_fraction(mask: torch.Tensor, task_id: torch.Tensor, cutoff_hz: torch
     return torch.where(task_id == TASKS.index("bandwidth"), band, masked)
 
 
+TARGET_RMS_LIMIT = 10.0  # x level_rms: targets 20 dB above their known audio are left out
+
+
+def predictable(clean: torch.Tensor, config: DiffusionConfig) -> torch.Tensor:
+    """1.0 per item ``[batch]`` whose level-scaled target ``clean [batch, 1, time]`` stays
+    within ``TARGET_RMS_LIMIT`` x ``level_rms``, else 0.0. A target far louder than the audio the
+    model is shown (a bridge between two silent sides, a gap holding the only sound of a
+    speech pause) cannot be predicted; one such item's loss is thousands of times a typical
+    item's and dominated whole batches (the spikes in docs/model.md's training record)."""
+    rms = clean.float().square().mean(dim=(1, 2)).sqrt()
+    return (rms <= TARGET_RMS_LIMIT * config.level_rms).to(clean.dtype)
+
+
 class Validator:
     """Holds fixed pairs ``clean, degraded, mask [n, 1, time]`` and scores a denoiser on them."""
 

@@ -165,3 +165,20 @@ def test_fill_level_db_measures_the_masked_part_only():
     levels = fill_level_db(restored, clean, mask)
     assert levels[0].item() == pytest.approx(-6.02, abs=0.01)
     assert levels[1].item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_targets_far_louder_than_their_known_audio_are_left_out_of_the_loss():
+    from data_prep.pairs import make_batch
+    from restore.config import DiffusionConfig
+    from restore.diffusion.conditioning import level_scale
+    from restore.training.validation import predictable
+
+    config = DiffusionConfig()
+    clean = 0.1 * torch.randn(3, 1, 48_000, generator=torch.Generator().manual_seed(0))
+    clean[1, :, :20_000] = 0  # sound only late in the clip: a gap over it sees silence
+    clean[1, :, 28_000:] = 0
+    clean[2] *= 1e-3  # quiet but predictable: the level scale brings it up
+    pairs = make_batch(clean, torch.Generator().manual_seed(0), tasks=["inpaint"])
+    pairs.mask[1, :, 15_000:35_000] = 0  # the gap holds item 1's only sound
+    scale = level_scale(clean * pairs.mask, pairs.mask, config)
+    assert predictable(clean / scale, config).tolist() == [1.0, 0.0, 1.0]
