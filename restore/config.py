@@ -142,7 +142,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile the network on CUDA
     seed: int = 0  # seeds weights, data order, pairs and noise
     source_balance: float = 0.0  # 0: every clip equally likely; 1: every source equally likely
-    silence_share: float = 0.0  # share of items given digital silence (data_prep.pairs.SILENCE_TASKS)
+    silence_share: float = 0.0  # items given digital silence (data_prep.pairs.SILENCE_TASKS)
     log_every: int = 50  # steps between log lines
     val_every: int = 1000  # steps between validation passes
     ckpt_every: int = 1000  # steps between checkpoints (also the data-stream segment length)
