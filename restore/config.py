@@ -120,6 +120,7 @@ class DiffusionConfig:
     p_std: float = 1.2  # log-normal training sigma: std of ln(sigma)
     default_steps: int = 16  # sampler steps when the caller gives none
     default_sampler: str = "dpmpp_2m"  # one of restore.diffusion.sampling.SAMPLERS
+    schedule: str = "karras"  # noise levels of n steps: "karras" or "nested" (distilled models)
     level_rms: float = 0.5  # known audio is scaled to this RMS before the network sees it
     level_floor: float = 1e-4  # RMS below which audio counts as silence (no amplification)
 
@@ -143,6 +144,8 @@ class TrainConfig:
     seed: int = 0  # seeds weights, data order, pairs and noise
     source_balance: float = 0.0  # 0: every clip equally likely; 1: every source equally likely
     silence_share: float = 0.0  # items given digital silence (data_prep.pairs.SILENCE_TASKS)
+    distill_steps: int = 0  # > 0: progressive distillation into this many steps (docs/model.md)
+    teacher: str = ""  # the model file a distillation run learns from
     log_every: int = 50  # steps between log lines
     val_every: int = 1000  # steps between validation passes
     ckpt_every: int = 1000  # steps between checkpoints (also the data-stream segment length)

@@ -52,6 +52,7 @@ class Denoiser(nn.Module):
         *,
         project=None,
         unknown_fraction: torch.Tensor | None = None,
+        target: torch.Tensor | None = None,
         **conditioning: torch.Tensor,
     ) -> torch.Tensor:
         """Per-item weighted denoising loss ``[batch]`` (EDM eq. 2 and Table 1's lambda).
@@ -59,10 +60,11 @@ class Denoiser(nn.Module):
         ``clean, noise [batch, 1, time]``, ``sigma [batch]``. ``project`` (the known-data
         projection) is applied to D and to the target, so only what the model must invent counts;
         dividing by ``unknown_fraction [batch]`` keeps short gaps from vanishing in the mean.
+        ``target`` replaces ``clean`` as what D should return (a distillation teacher's).
         """
         noisy = clean + noise * sigma[:, None, None]  # y + n, n ~ N(0, sigma^2 I)
         denoised = self(noisy, sigma, **conditioning)
-        target = clean
+        target = clean if target is None else target
         if project is not None:
             # both sides projected: what the degraded input already fixes (e.g. its low band,
             # phase-shifted by the degradation's filter) is no error the network could correct

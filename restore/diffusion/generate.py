@@ -16,7 +16,7 @@ from restore.config import MODEL_RATE
 from restore.diffusion.conditioning import Projection, compose, level_scale, task_projections
 from restore.diffusion.denoiser import Denoiser
 from restore.diffusion.precision import inference_denoiser
-from restore.diffusion.sampling import SAMPLERS, get_sigmas_karras
+from restore.diffusion.sampling import SAMPLERS, SCHEDULES
 
 
 def _check_inputs(degraded: torch.Tensor, mask: torch.Tensor, task_id: torch.Tensor,
@@ -61,15 +61,15 @@ def generate(
     long, ``cutoff_hz [batch]`` (upper edge of the known band, Hz). Any ``time`` works.
     The audio is scaled so the known part has the training RMS, sampled, and scaled back.
 
-    ``sigmas`` (ending with 0; default: the Karras schedule of ``steps`` steps between the
-    denoiser's ``sigma_min`` and ``sigma_max``). ``x``: an initial guess at the caller's level
-    (default zeros); sampling starts from it plus noise of std ``sigmas[0]`` (with a short
-    schedule from a low sigma: SDEdit). ``projections`` (default :func:`task_projections`) are
-    applied in order to every clean estimate and to the result, at the caller's level, so the
-    known samples come back bit-exact. ``churn > 0`` needs ``sampler="heun"`` (or ``"euler"``).
-    ``precision`` and ``compile`` concern the network's forward pass only
-    (:func:`restore.diffusion.precision.inference_denoiser`). ``callback`` is the sampler's:
-    ``{"i", "sigma", "x", "denoised"}`` after every step.
+    ``sigmas`` (ending with 0; default: the denoiser's schedule of ``steps`` steps between its
+    ``sigma_min`` and ``sigma_max``, Karras unless it is a distilled student). ``x``: an
+    initial guess at the caller's level (default zeros); sampling starts from it plus noise of
+    std ``sigmas[0]`` (with a short schedule from a low sigma: SDEdit). ``projections``
+    (default :func:`task_projections`) are applied in order to every clean estimate and to the
+    result, at the caller's level, so the known samples come back bit-exact. ``churn > 0``
+    needs ``sampler="heun"`` (or ``"euler"``). ``precision`` and ``compile`` concern the
+    network's forward pass only (:func:`restore.diffusion.precision.inference_denoiser`).
+    ``callback`` is the sampler's: ``{"i", "sigma", "x", "denoised"}`` after every step.
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose from {sorted(SAMPLERS)}")
@@ -87,7 +87,7 @@ def generate(
     if sigmas is None:
         if steps is None:
             raise ValueError("give steps or sigmas")
-        sigmas = get_sigmas_karras(steps, config.sigma_min, config.sigma_max, config.rho)
+        sigmas = SCHEDULES[config.schedule](steps, config.sigma_min, config.sigma_max, config.rho)
     # drawn on the generator's device: the same seed gives the same noise on any device
     noise_device = generator.device if generator is not None else device
     start = torch.randn(degraded.shape, generator=generator, device=noise_device).to(device)

@@ -37,6 +37,24 @@ def get_sigmas_karras(
     return torch.cat([sigmas, sigmas.new_zeros(1)]).float().to(device)
 
 
+def get_sigmas_nested(
+    steps: int, sigma_min: float, sigma_max: float, rho: float = 7.0,
+    device: str | torch.device = "cpu",
+) -> torch.Tensor:
+    """``steps + 1`` noise levels: EDM eq. 5's curve at ``t = i / steps`` for ``i < steps``, then
+    0. The grid of ``n`` steps is every other level of the grid of ``2 n``, so a distilled
+    student's one step spans exactly two of its teacher's (progressive distillation)."""
+    if steps < 1:
+        raise ValueError("steps must be >= 1")
+    ramp = torch.arange(steps, dtype=torch.float64) / steps
+    min_inv, max_inv = sigma_min ** (1 / rho), sigma_max ** (1 / rho)
+    sigmas = (max_inv + ramp * (min_inv - max_inv)) ** rho
+    return torch.cat([sigmas, sigmas.new_zeros(1)]).float().to(device)
+
+
+SCHEDULES = {"karras": get_sigmas_karras, "nested": get_sigmas_nested}
+
+
 def _denoise(denoiser: Denoise, x: torch.Tensor, sigma: float, extra_args: dict,
              project: Projection | None) -> torch.Tensor:
     denoised = denoiser(x, sigma, **extra_args)

@@ -24,13 +24,14 @@ from torch.nn.parallel import DistributedDataParallel
 
 from data_prep.dataset import ClipDataset
 from data_prep.pairs import make_batch
-from restore.checkpoint import LoadedModel, build_denoiser, save_model
+from restore.checkpoint import LoadedModel, build_denoiser, load_model, save_model
 from restore.config import MODEL_RATE, TASKS, RunConfig
 from restore.diffusion import Denoiser
 from restore.diffusion.conditioning import known_data_projection, level_scale
 from restore.errors import RestoreError
 from restore.io.atomic import write_bytes
 from restore.training import distributed
+from restore.training.distill import Distillation
 from restore.training.logs import RunLog
 from restore.training.resume import initialise_from, resume_or_start
 from restore.training.state import (
@@ -69,9 +70,9 @@ class _Objective(nn.Module):
         super().__init__()
         self.denoiser = denoiser
 
-    def forward(self, clean, noise, sigma, project, fraction, **conditioning):
+    def forward(self, clean, noise, sigma, project, fraction, target=None, **conditioning):
         return self.denoiser.loss(clean, noise, sigma, project=project,
-                                  unknown_fraction=fraction, **conditioning)
+                                  unknown_fraction=fraction, target=target, **conditioning)
 
 
 def lr_factor(step: int, warmup: int, total: int, floor: float) -> float:
@@ -133,6 +134,7 @@ class Trainer:
             self._load_compile_cache()
             network = torch.compile(network)  # parameters stay shared with self.network
         self.denoiser = Denoiser(network, self.run_config.diffusion)
+        self.distillation = self._make_distillation() if config.distill_steps else None
         objective = _Objective(self.denoiser)
         if self.processes.world > 1:
             ids = [self.device.index] if self.use_cuda else None
@@ -156,6 +158,19 @@ class Trainer:
             data_ids.append(self.options.data_id)
         self.data_ids = data_ids  # every corpus this run has trained on, for the model card
         self.validator = self._make_validator()
+
+    def _make_distillation(self) -> Distillation:
+        """The frozen teacher of a distillation run (compiled like the student on CUDA)."""
+        config = self.train_config
+        if not config.teacher:
+            raise RestoreError(None, "distill_steps needs a teacher model file (train.teacher)")
+        loaded = load_model(config.teacher, device=self.device)
+        if loaded.config.num_tasks < self.run_config.model.num_tasks:
+            raise RestoreError(config.teacher, "the teacher knows fewer tasks than the student")
+        teacher = loaded.denoiser
+        if config.compile and self.use_cuda:
+            teacher = Denoiser(torch.compile(teacher.network), teacher.config)
+        return Distillation(teacher, config.distill_steps).to(self.device)
 
     def _make_validator(self) -> Validator:
         config = self.train_config
@@ -191,15 +206,22 @@ class Trainer:
                            task_weights=config.task_weights, silence_share=config.silence_share)
         scale = level_scale(pairs.degraded, pairs.mask, self.run_config.diffusion)
         clean, degraded = pairs.clean / scale, pairs.degraded / scale
-        sigma = self.denoiser.sample_sigma(clean.shape[0], generator, self.device)
-        noise = torch.randn(clean.shape, generator=generator, device=self.device)
         project = known_data_projection(degraded, pairs.mask, pairs.task_id, pairs.cutoff_hz)
         fraction = unknown_fraction(pairs.mask, pairs.task_id, pairs.cutoff_hz)
+        conditioning = {"degraded": degraded, "mask": pairs.mask, "task_id": pairs.task_id,
+                        "cutoff_hz": pairs.cutoff_hz}
         with torch.autocast(self.device.type, dtype=torch.bfloat16,
                             enabled=self.use_cuda and config.bf16):
-            losses = self.objective(clean, noise, sigma, project, fraction, degraded=degraded,
-                                    mask=pairs.mask, task_id=pairs.task_id,
-                                    cutoff_hz=pairs.cutoff_hz)
+            target = None
+            if self.distillation is None:
+                sigma = self.denoiser.sample_sigma(clean.shape[0], generator, self.device)
+                noise = torch.randn(clean.shape, generator=generator, device=self.device)
+            else:
+                noise = torch.randn(clean.shape, generator=generator, device=self.device)
+                sigma, target = self.distillation.targets(clean, noise, generator, project,
+                                                          conditioning)
+            losses = self.objective(clean, noise, sigma, project, fraction, target,
+                                    **conditioning)
             kept = predictable(clean, self.run_config.diffusion)
             losses = losses * kept
             loss = losses.sum() / kept.sum().clamp_min(1.0)

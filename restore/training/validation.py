@@ -78,7 +78,8 @@ class Validator:
         pairs = self.pairs
         generator = torch.Generator(self.clean.device).manual_seed(self.seed)
         restored = generate(model.denoiser, pairs.degraded, pairs.mask, pairs.task_id,
-                            pairs.cutoff_hz, steps=steps, sampler="dpmpp_2m", generator=generator)
+                            pairs.cutoff_hz, steps=steps, sampler=model.default_sampler,
+                            generator=generator)
         scores = log_spectral_distance(restored, self.clean)
         levels = fill_level_db(restored, self.clean, pairs.mask)
         result = {"lsd": scores.mean().item()}

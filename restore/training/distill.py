@@ -1,0 +1,66 @@
+"""Progressive distillation (Salimans & Ho 2022, "Progressive Distillation for Fast Sampling of
+Diffusion Models", Algorithm 2) in EDM's terms: a student learns to do in one deterministic
+Euler (DDIM) step what its teacher does in two, on nested noise grids
+(:func:`restore.diffusion.sampling.get_sigmas_nested`). Repeating it with the student as the
+next teacher halves the sampler steps each time. docs/model.md, "Distillation", says how to run it.
+
+The student starts from the teacher's weights (``restore train --init-from``) and trains with
+the usual loss (:meth:`restore.diffusion.Denoiser.loss`), the teacher's two-step result
+standing in for the clean target.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from restore.diffusion import Denoiser
+from restore.diffusion.sampling import Projection, get_sigmas_nested
+
+
+class Distillation:
+    """Noise levels and targets of a student of ``student_steps`` steps (Euler, nested grid).
+
+    ``teacher`` is a frozen :class:`Denoiser` (any sampler it was made for: here it always takes
+    Euler steps on the grid of ``2 * student_steps``).
+    """
+
+    def __init__(self, teacher: Denoiser, student_steps: int) -> None:
+        if student_steps < 1:
+            raise ValueError("student_steps must be >= 1")
+        config = teacher.config
+        self.teacher = teacher.eval().requires_grad_(False)
+        self.student_steps = int(student_steps)
+        self.grid = get_sigmas_nested(2 * student_steps, config.sigma_min, config.sigma_max,
+                                      config.rho)
+
+    def to(self, device: torch.device) -> Distillation:
+        self.teacher.to(device)
+        self.grid = self.grid.to(device)
+        return self
+
+    @torch.no_grad()
+    def targets(self, clean: torch.Tensor, noise: torch.Tensor, generator: torch.Generator,
+                project: Projection | None, conditioning: dict[str, torch.Tensor],
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(sigma [batch], target [batch, 1, time])`` for a student step from ``sigma``.
+
+        Each item gets one of the student's steps, uniformly; ``x = clean + sigma * noise`` is
+        its noisy input. The teacher takes two Euler steps from ``x`` (``sigma -> s1 -> s2``,
+        its clean estimates projected onto the known data as in sampling), and the target is
+        the clean estimate that takes the student from ``x`` to the same ``x2`` in one step:
+        ``x2 = D + (s2 / sigma) (x - D)``, solved for ``D`` (Algorithm 2's x-target).
+        """
+        batch = clean.shape[0]
+        step = torch.randint(self.student_steps, (batch,), generator=generator,
+                             device=generator.device).to(clean.device)
+        sigma, middle, end = (self.grid[2 * step + k] for k in range(3))
+        x = clean + noise * sigma[:, None, None]
+        current = x
+        for now, after in ((sigma, middle), (middle, end)):
+            denoised = self.teacher(current, now, **conditioning).float()
+            if project is not None:
+                denoised = project(denoised)
+            ratio = (after / now)[:, None, None]
+            current = denoised + ratio * (current - denoised)  # Euler / DDIM in sigma
+        ratio = (end / sigma)[:, None, None]
+        return sigma, (current - ratio * x) / (1 - ratio)
