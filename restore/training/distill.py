@@ -20,16 +20,21 @@ from restore.diffusion.sampling import Projection, get_sigmas_nested
 class Distillation:
     """Noise levels and targets of a student of ``student_steps`` steps (Euler, nested grid).
 
-    ``teacher`` is a frozen :class:`Denoiser` (any sampler it was made for: here it always takes
-    Euler steps on the grid of ``2 * student_steps``).
+    ``teacher`` is a frozen :class:`Denoiser`; it takes ``teacher_sampler`` steps ("euler", as
+    every distilled student samples, or "heun": EDM's second-order steps, for the first stage
+    from a model trained for a higher-order sampler) on the grid of ``2 * student_steps``.
     """
 
-    def __init__(self, teacher: Denoiser, student_steps: int) -> None:
+    def __init__(self, teacher: Denoiser, student_steps: int, teacher_sampler: str = "euler",
+                 ) -> None:
         if student_steps < 1:
             raise ValueError("student_steps must be >= 1")
+        if teacher_sampler not in ("euler", "heun"):
+            raise ValueError(f"teacher_sampler must be 'euler' or 'heun', got {teacher_sampler!r}")
         config = teacher.config
         self.teacher = teacher.eval().requires_grad_(False)
         self.student_steps = int(student_steps)
+        self.heun = teacher_sampler == "heun"
         self.grid = get_sigmas_nested(2 * student_steps, config.sigma_min, config.sigma_max,
                                       config.rho)
 
@@ -45,8 +50,8 @@ class Distillation:
         """``(sigma [batch], target [batch, 1, time])`` for a student step from ``sigma``.
 
         Each item gets one of the student's steps, uniformly; ``x = clean + sigma * noise`` is
-        its noisy input. The teacher takes two Euler steps from ``x`` (``sigma -> s1 -> s2``,
-        its clean estimates projected onto the known data as in sampling), and the target is
+        its noisy input. The teacher takes two steps from ``x`` (``sigma -> s1 -> s2``, its
+        clean estimates projected onto the known data as in sampling), and the target is
         the clean estimate that takes the student from ``x`` to the same ``x2`` in one step:
         ``x2 = D + (s2 / sigma) (x - D)``, solved for ``D`` (Algorithm 2's x-target).
         """
@@ -57,10 +62,22 @@ class Distillation:
         x = clean + noise * sigma[:, None, None]
         current = x
         for now, after in ((sigma, middle), (middle, end)):
-            denoised = self.teacher(current, now, **conditioning).float()
-            if project is not None:
-                denoised = project(denoised)
-            ratio = (after / now)[:, None, None]
-            current = denoised + ratio * (current - denoised)  # Euler / DDIM in sigma
+            current = self._step(current, now, after, project, conditioning)
         ratio = (end / sigma)[:, None, None]
         return sigma, (current - ratio * x) / (1 - ratio)
+
+    def _denoise(self, x, sigma, project, conditioning) -> torch.Tensor:
+        denoised = self.teacher(x, sigma, **conditioning).float()
+        return project(denoised) if project is not None else denoised
+
+    def _step(self, x, sigma, after, project, conditioning) -> torch.Tensor:
+        """One teacher step ``sigma -> after`` per item: Euler (DDIM in sigma), or Heun with an
+        Euler last step to 0 (EDM Algorithm 1)."""
+        now, then = sigma[:, None, None], after[:, None, None]
+        slope = (x - self._denoise(x, sigma, project, conditioning)) / now
+        euler = x + (then - now) * slope
+        if not self.heun:
+            return euler
+        safe = torch.where(after > 0, after, sigma)  # the last step's second call is unused
+        second = (euler - self._denoise(euler, safe, project, conditioning)) / safe[:, None, None]
+        return torch.where(then > 0, x + (then - now) * (slope + second) / 2, euler)

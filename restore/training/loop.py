@@ -170,7 +170,7 @@ class Trainer:
         teacher = loaded.denoiser
         if config.compile and self.use_cuda:
             teacher = Denoiser(torch.compile(teacher.network), teacher.config)
-        return Distillation(teacher, config.distill_steps).to(self.device)
+        return Distillation(teacher, config.distill_steps, config.teacher_sampler).to(self.device)
 
     def _make_validator(self) -> Validator:
         config = self.train_config

@@ -12,7 +12,7 @@ import torch
 from restore.checkpoint import load_model
 from restore.config import DiffusionConfig
 from restore.diffusion import Denoiser
-from restore.diffusion.sampling import get_sigmas_karras, get_sigmas_nested, sample_euler
+from restore.diffusion.sampling import SAMPLERS, get_sigmas_karras, get_sigmas_nested
 from restore.errors import RestoreError
 from restore.training.distill import Distillation
 from restore.training.loop import TrainOptions, train
@@ -37,9 +37,10 @@ class _Nonlinear(torch.nn.Module):
         return torch.tanh(3 * x) * (1 + c_noise[:, None, None]) + conditioning["degraded"]
 
 
-def test_one_student_step_to_the_target_lands_where_two_teacher_steps_land():
+@pytest.mark.parametrize("sampler", ["euler", "heun"])
+def test_one_student_step_to_the_target_lands_where_two_teacher_steps_land(sampler):
     teacher = Denoiser(_Nonlinear(), DiffusionConfig())
-    distillation = Distillation(teacher, student_steps=4)
+    distillation = Distillation(teacher, student_steps=4, teacher_sampler=sampler)
     clean = torch.randn(8, 1, 64, generator=torch.Generator().manual_seed(0))
     noise = torch.randn(8, 1, 64, generator=torch.Generator().manual_seed(1))
     degraded = 0.1 * clean
@@ -55,7 +56,7 @@ def test_one_student_step_to_the_target_lands_where_two_teacher_steps_land():
     for item in range(8):
         start = grid.index(sigma[item].item())
         x = clean[item:item + 1] + noise[item:item + 1] * sigma[item]
-        two_steps = sample_euler(teacher, x, torch.tensor(grid[start:start + 3]),
+        two_steps = SAMPLERS[sampler](teacher, x, torch.tensor(grid[start:start + 3]),
                                  extra_args={"degraded": degraded[item:item + 1]}, project=project)
         end = grid[start + 2]
         one_step = target[item] + end / grid[start] * (x[0] - target[item])
