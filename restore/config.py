@@ -124,6 +124,10 @@ class DiffusionConfig:
     level_rms: float = 0.5  # known audio is scaled to this RMS before the network sees it
     level_floor: float = 1e-4  # RMS below which audio counts as silence (no amplification)
 
+    def __post_init__(self) -> None:
+        if self.schedule not in ("karras", "nested"):  # restore.diffusion.sampling.SCHEDULES
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose karras or nested")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
