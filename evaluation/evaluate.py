@@ -137,6 +137,26 @@ def _repair_methods(task: str, model, steps, seed: int, device: str, baselines: 
     return named
 
 
+def plan_methods(tasks, model: Any, plan: Plan, steps: Sequence[int], device: str,
+                 via: str) -> dict[str, dict[str, Any]]:
+    """``{task: {method name: method}}``: the model at each step count (where it knows the
+    task) and, unless ``plan.baselines`` is off, every baseline of the task."""
+    methods = {}
+    for task in sorted(tasks, key=[*BASELINES, *REPAIR_BASELINES].index):
+        if task in REPAIR_BASELINES:
+            methods[task] = _repair_methods(task, model, steps, plan.seed, device,
+                                            plan.baselines)
+            continue
+        named = {}
+        for count in steps:
+            name = "model" if len(steps) == 1 else f"model@{count}"
+            named[name] = ModelMethod(model, count, seed=plan.seed, device=device, via=via)
+        if plan.baselines:
+            named.update({name: baseline(task, name) for name in BASELINES[task]})
+        methods[task] = named
+    return methods
+
+
 def evaluate(
     model: Any,
     corpus_dir: str | Path,
@@ -163,19 +183,7 @@ def evaluate(
     else:
         steps = list(steps) or [int(model.default_steps)]
     cases = plan_cases(plan, corpus_dir)
-    methods = {}
-    for task in sorted({case.task for case in cases}, key=[*BASELINES, *REPAIR_BASELINES].index):
-        if task in REPAIR_BASELINES:
-            methods[task] = _repair_methods(task, model, steps, plan.seed, device,
-                                            plan.baselines)
-            continue
-        named = {}
-        for count in steps:
-            name = "model" if len(steps) == 1 else f"model@{count}"
-            named[name] = ModelMethod(model, count, seed=plan.seed, device=device, via=via)
-        if plan.baselines:
-            named.update({name: baseline(task, name) for name in BASELINES[task]})
-        methods[task] = named
+    methods = plan_methods({case.task for case in cases}, model, plan, steps, device, via)
     results = run_methods(cases, methods, callback=callback)
     meta = _meta(model, plan, steps, device, via, corpus_dir)
     report = summarise(results, meta)

@@ -99,7 +99,7 @@ def test_gated_silence_only_where_the_input_shows_it():
     fill too quietly); the items of SILENCE_TASKS do, in their targets and their inputs alike."""
     from data_prep.pairs import SILENCE_TASKS
 
-    clean = clean_batch(batch=300, samples=RATE)
+    clean = clean_batch(batch=120, samples=RATE // 2)
     pairs = make_batch(clean, torch.Generator().manual_seed(4), silence_share=0.5)
     gated = (pairs.clean.eq(0).sum(dim=2) >= 0.05 * RATE * 0.99).flatten()
     shows = torch.isin(pairs.task_id, torch.tensor([TASK_ID[task] for task in SILENCE_TASKS]))

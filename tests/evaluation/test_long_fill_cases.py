@@ -109,12 +109,15 @@ def test_better_reuse_ratio_and_issue_13_bars():
     assert rows["join_flux <= 1"]["passed"]
 
 
-def test_no_baselines_runs_the_model_alone(tmp_path):
-    from evaluation.evaluate import evaluate, load_model_for_evaluation
+def test_no_baselines_runs_the_model_alone():
+    from evaluation.evaluate import load_model_for_evaluation, plan_methods
 
-    corpus = write_corpus(tmp_path / "corpus", clips_per_split=1, clip_seconds=4.0)
-    plan = Plan(clips=1, tasks=("inpaint",), conditions=("gap_100ms",), baselines=False)
     model = load_model_for_evaluation("random", "cpu")
-    report = evaluate(model, corpus, tmp_path / "out", plan=plan, steps=[2])
-    assert report["tasks"]["inpaint"]["methods"] == ["model"]
-    assert (tmp_path / "out" / "report.md").exists()
+    tasks = ("inpaint", "bandwidth", "transition", "declip", "declick")
+    alone = plan_methods(tasks, model, Plan(baselines=False), [8], "cpu", "api")
+    assert {task: list(named) for task, named in alone.items()} == {
+        "inpaint": ["model"], "bandwidth": ["model"], "transition": ["model"],
+        "declip": ["model"], "declick": ["model"]}
+    both = plan_methods(tasks, model, Plan(), [4, 8], "cpu", "api")
+    assert all(["model@4", "model@8"] == list(named)[:2] and len(named) > 2
+               for named in both.values())
