@@ -41,7 +41,8 @@ def plot(run_dirs: list[Path], out: Path) -> None:
                    title="level of the generated part (runs that log it)")
     for axis in (loss_axis, lsd_axis, level_axis):
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=7)
+        if axis.get_legend_handles_labels()[0]:  # runs before stretch 4 log no fill levels
+            axis.legend(fontsize=7)
     figure.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=110)
