@@ -72,7 +72,7 @@ def make_batch(
     picks = _random.choice(generator, batch, weights, device)
     task_id = torch.tensor([TASK_ID[task] for task in tasks], device=device)[picks]
     degraded = clean.clone()
-    targets = clean
+    targets = clean.clone() if silence_share > 0 else clean  # gated below, per task
     mask = torch.ones_like(clean[:, :1])
     cutoff = torch.full((batch,), sample_rate / 2.0, device=device)
     params: dict[str, dict[str, torch.Tensor]] = {}
@@ -82,7 +82,6 @@ def make_batch(
             continue
         record: dict[str, torch.Tensor] = {"index": index}
         if silence_share > 0 and task in SILENCE_TASKS:
-            targets = targets if targets is not clean else clean.clone()
             targets[index] = gate_silence(clean[index], generator, silence_share, sample_rate)
         part, part_mask = _TASK_FUNCTIONS[task](targets[index], generator, sample_rate, record)
         degraded[index] = part

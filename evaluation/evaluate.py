@@ -125,13 +125,19 @@ def _meta(model, plan: Plan, steps: Sequence[int], device: str, via: str, corpus
     }
 
 
+def _model_method_name(count: int, steps: Sequence[int]) -> str:
+    """The report's name of the model run at ``count`` steps: "model", or "model@N" when
+    several step counts run."""
+    return "model" if len(steps) == 1 else f"model@{count}"
+
+
 def _repair_methods(task: str, model, steps, seed: int, device: str, baselines: bool) -> dict:
     """Declip / declick methods: the model only where it knows the task."""
     named = {}
     if model is not None and model_knows(model, task):
         for count in steps:
-            name = "model" if len(steps) == 1 else f"model@{count}"
-            named[name] = RepairModelMethod(model, count, seed=seed, device=device)
+            named[_model_method_name(count, steps)] = RepairModelMethod(model, count, seed=seed,
+                                                                       device=device)
     if baselines:
         named.update({name: repair_baseline(task, name) for name in REPAIR_BASELINES[task]})
     return named
@@ -149,8 +155,8 @@ def plan_methods(tasks, model: Any, plan: Plan, steps: Sequence[int], device: st
             continue
         named = {}
         for count in steps:
-            name = "model" if len(steps) == 1 else f"model@{count}"
-            named[name] = ModelMethod(model, count, seed=plan.seed, device=device, via=via)
+            named[_model_method_name(count, steps)] = ModelMethod(model, count, seed=plan.seed,
+                                                                 device=device, via=via)
         if plan.baselines:
             named.update({name: baseline(task, name) for name in BASELINES[task]})
         methods[task] = named

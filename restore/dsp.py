@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import scipy.fft
 import torch
 import torchaudio.functional as taf
 
@@ -72,16 +73,7 @@ def lowpass_kernel(
 
 def fast_fft_length(length: int) -> int:
     """The smallest ``n >= length`` whose prime factors are 2, 3 and 5 (a fast FFT size)."""
-    best = 1 << max(0, (length - 1).bit_length())
-    power5 = 1
-    while power5 < best:
-        power35 = power5
-        while power35 < best:
-            candidate = power35 << max(0, (-(-length // power35) - 1).bit_length())
-            best = min(best, candidate)
-            power35 *= 3
-        power5 *= 5
-    return best
+    return scipy.fft.next_fast_len(length, real=True)
 
 
 class Lowpass:

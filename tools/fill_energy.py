@@ -20,8 +20,8 @@ import torch
 from evaluation import cases as evaluation_cases
 from evaluation import metrics
 from restore import checkpoint
-from restore.config import MODEL_RATE, TASK_ID
-from restore.diffusion.generate import generate
+from restore.diffusion.sampling import SCHEDULES
+from tools.distill_grid import run_case
 
 
 def _level_db(audio: np.ndarray) -> float:
@@ -32,21 +32,6 @@ def _parse_sampler(text: str) -> tuple[str, float]:
     name, _, rest = text.partition(":")
     churn = float(rest.split("=", 1)[1]) if rest.startswith("churn=") else 0.0
     return name, churn
-
-
-def fill(model, case, steps: int, sampler: str, churn: float, seed: int) -> np.ndarray:
-    """The model's fill of one inpaint case through ``generate`` (batch = channels)."""
-    start, end = case.region
-    mask = np.ones_like(case.degraded)
-    mask[:, start:end] = 0
-    channels = case.degraded.shape[0]
-    generator = torch.Generator().manual_seed(seed)
-    output = generate(
-        model.denoiser, torch.from_numpy(case.degraded)[:, None], torch.from_numpy(mask)[:, None],
-        torch.full((channels,), TASK_ID["inpaint"], dtype=torch.long),
-        torch.full((channels,), MODEL_RATE / 2), steps=steps, sampler=sampler,
-        generator=generator, churn=churn)
-    return output[:, 0].numpy()
 
 
 @click.command()
@@ -67,12 +52,14 @@ def main(corpus, models, gaps, clips, steps, samplers, seed) -> None:
     print("model | sampler | gap | LSD in gap | fill - true level (dB) | fills > 3 dB quiet")
     for name in models:
         model = checkpoint.load_model(None if name == "default" else name)
+        config = model.diffusion
+        sigmas = SCHEDULES[config.schedule](steps, config.sigma_min, config.sigma_max, config.rho)
         for text in samplers:
             sampler, churn = _parse_sampler(text)
             rows: dict[str, list[tuple[float, float]]] = {}
             for case in cases:
                 start, end = case.region
-                output = fill(model, case, steps, sampler, churn, seed + case.clip)
+                output = run_case(model, case, sampler, sigmas, seed + case.clip, churn)
                 lsd = metrics.lsd_in_regions(output, case.reference, [(start, end)])
                 level = _level_db(output[:, start:end]) - _level_db(case.reference[:, start:end])
                 rows.setdefault(case.condition, []).append((lsd, level))

@@ -24,6 +24,14 @@ Denoise = Callable[..., torch.Tensor]  # denoiser(x, sigma, **extra_args) -> D(x
 Callback = Callable[[dict], None] | None
 
 
+def _edm_curve(ramp: torch.Tensor, sigma_min: float, sigma_max: float, rho: float,
+               device: str | torch.device) -> torch.Tensor:
+    """EDM eq. 5 at ``ramp`` (0 -> sigma_max, 1 -> sigma_min), then a final 0."""
+    min_inv, max_inv = sigma_min ** (1 / rho), sigma_max ** (1 / rho)
+    sigmas = (max_inv + ramp * (min_inv - max_inv)) ** rho  # EDM eq. 5
+    return torch.cat([sigmas, sigmas.new_zeros(1)]).float().to(device)
+
+
 def get_sigmas_karras(
     steps: int, sigma_min: float, sigma_max: float, rho: float = 7.0,
     device: str | torch.device = "cpu",
@@ -32,9 +40,7 @@ def get_sigmas_karras(
     if steps < 1:
         raise ValueError("steps must be >= 1")
     ramp = torch.linspace(0, 1, steps, dtype=torch.float64)
-    min_inv, max_inv = sigma_min ** (1 / rho), sigma_max ** (1 / rho)
-    sigmas = (max_inv + ramp * (min_inv - max_inv)) ** rho  # EDM eq. 5
-    return torch.cat([sigmas, sigmas.new_zeros(1)]).float().to(device)
+    return _edm_curve(ramp, sigma_min, sigma_max, rho, device)
 
 
 def get_sigmas_nested(
@@ -47,9 +53,7 @@ def get_sigmas_nested(
     if steps < 1:
         raise ValueError("steps must be >= 1")
     ramp = torch.arange(steps, dtype=torch.float64) / steps
-    min_inv, max_inv = sigma_min ** (1 / rho), sigma_max ** (1 / rho)
-    sigmas = (max_inv + ramp * (min_inv - max_inv)) ** rho
-    return torch.cat([sigmas, sigmas.new_zeros(1)]).float().to(device)
+    return _edm_curve(ramp, sigma_min, sigma_max, rho, device)
 
 
 SCHEDULES = {"karras": get_sigmas_karras, "nested": get_sigmas_nested}

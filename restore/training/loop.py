@@ -215,9 +215,8 @@ class Trainer:
             target = None
             if self.distillation is None:
                 sigma = self.denoiser.sample_sigma(clean.shape[0], generator, self.device)
-                noise = torch.randn(clean.shape, generator=generator, device=self.device)
-            else:
-                noise = torch.randn(clean.shape, generator=generator, device=self.device)
+            noise = torch.randn(clean.shape, generator=generator, device=self.device)
+            if self.distillation is not None:
                 sigma, target = self.distillation.targets(clean, noise, generator, project,
                                                           conditioning)
             losses = self.objective(clean, noise, sigma, project, fraction, target,
