@@ -3,6 +3,7 @@ and ``restore`` as a real subprocess."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -24,10 +25,14 @@ def fast_config() -> ModelConfig:
                        embed_dim=16, noise_fourier=8, cutoff_fourier=4, groups=4)
 
 
-def tiny_model_file(folder: Path) -> Path:
-    """An untrained :func:`fast_config` model saved as ``folder/tiny.safetensors``."""
-    model = random_model(fast_config())
-    path = folder / "tiny.safetensors"
+def tiny_model_file(folder: Path, num_tasks: int | None = None) -> Path:
+    """An untrained :func:`fast_config` model saved as ``folder/tiny.safetensors`` (with
+    ``num_tasks``: only the first tasks, as ``folder/tiny-N.safetensors``)."""
+    config = fast_config()
+    if num_tasks is not None:
+        config = dataclasses.replace(config, num_tasks=num_tasks)
+    model = random_model(config)
+    path = folder / ("tiny.safetensors" if num_tasks is None else f"tiny-{num_tasks}.safetensors")
     save_model(path, model.denoiser, model.config, step=0)
     return path
 

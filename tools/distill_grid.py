@@ -2,7 +2,7 @@
 under several (sampler, schedule, steps) settings on the corpus's valid split (never the test
 split): bandwidth extension from 8 kHz (whole clip) and 400 ms gaps (in the gap).
 
-    python -m tools.distill_grid corpus tools/campaign/model.safetensors \
+    python -m tools.distill_grid corpus runs/NAME/model.safetensors \
         --setting dpmpp_2m:karras:8 --setting heun:nested:16 --setting euler:nested:32
 
 A progressive-distillation chain keeps at best its first teacher's quality (docs/model.md,

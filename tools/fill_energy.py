@@ -2,7 +2,7 @@
 true audio's, on the corpus's valid split (never the test split), for several models and
 sampler settings in one run.
 
-    python -m tools.fill_energy corpus default tools/campaign/model.safetensors \
+    python -m tools.fill_energy corpus default runs/NAME/model.safetensors \
         --gaps 200,400,800 --clips 12 --sampler dpmpp_2m --sampler heun:churn=8
 
 Prints one row per (model, sampler, gap): mean LSD in the gap, mean fill level minus true

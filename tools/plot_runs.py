@@ -1,6 +1,9 @@
 """Plot runs' loss curves and validation metrics into one PNG (needs matplotlib, a dev extra).
 
-``python -m tools.plot_runs RUN_DIR [RUN_DIR ...] --out curve.png``
+``python -m tools.plot_runs RUN_DIR[@STEP] [RUN_DIR[@STEP] ...] --out curve.png``
+
+``@STEP`` shifts a run that continued another one from that run's step STEP (a new run started
+with ``--init-from`` counts its steps from 0).
 """
 
 from __future__ import annotations
@@ -15,17 +18,24 @@ from restore.config import TASKS
 from restore.training.logs import read_losses
 
 
-def plot(run_dirs: list[Path], out: Path) -> None:
+def split_offset(argument: str) -> tuple[Path, int]:
+    """``RUN_DIR@STEP`` -> (RUN_DIR, STEP); a plain RUN_DIR starts at step 0."""
+    folder, _, step = argument.rpartition("@")
+    return (Path(folder), int(step)) if folder and step.isdigit() else (Path(argument), 0)
+
+
+def plot(runs: list[tuple[Path, int]], out: Path) -> None:
     figure = Figure(figsize=(16, 4))
     loss_axis, lsd_axis, level_axis = figure.subplots(1, 3)
-    for run_dir in run_dirs:
+    for run_dir, offset in runs:
         steps, losses = zip(*read_losses(run_dir), strict=True)
+        steps = [step + offset for step in steps]
         loss_axis.plot(steps, losses, label=f"{run_dir.name} (train, mean per log interval)")
         records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().split("\n")
                    if line]
         validation = [r for r in records if r["event"] == "val"]
         if validation:
-            val_steps = [r["step"] for r in validation]
+            val_steps = [r["step"] + offset for r in validation]
             loss_axis.plot(val_steps, [r["val_loss"] for r in validation], "o--",
                            label=f"{run_dir.name} (validation)")
             for key in (f"lsd_{task}" for task in TASKS):
@@ -50,7 +60,7 @@ def plot(run_dirs: list[Path], out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("runs", nargs="+", type=split_offset)
     parser.add_argument("--out", type=Path, required=True)
     arguments = parser.parse_args()
     plot(arguments.runs, arguments.out)

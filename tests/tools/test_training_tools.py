@@ -29,7 +29,7 @@ def test_profile_step_reports_every_stage_on_cpu(tmp_path: Path) -> None:
 
 def test_plot_writes_a_png(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib", reason="matplotlib (a dev extra) is not installed")
-    from tools.plot_runs import plot
+    from tools.plot_runs import plot, split_offset
 
     run = tmp_path / "run"
     run.mkdir()
@@ -37,5 +37,7 @@ def test_plot_writes_a_png(tmp_path: Path) -> None:
     records = [{"event": "val", "step": 0, "val_loss": 1.0, "lsd_inpaint": 2.0},
                {"event": "val", "step": 20, "val_loss": 0.5, "lsd_inpaint": 1.5}]
     (run / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
-    plot([run], tmp_path / "curve.png")
+    # a run continued by another run that counts its steps from 0 again
+    assert split_offset(f"{run}@20") == (run, 20) and split_offset(str(run)) == (run, 0)
+    plot([(run, 0), (run, 20)], tmp_path / "curve.png")
     assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"

@@ -178,7 +178,8 @@ def test_cli_level_option_and_errors(clipped_file, tmp_path):
                  "--level", "loud", check=False)
     assert result.exit_code == 2 and "auto or a level in dBFS" in result.stderr
     result = run("declip", str(clipped_file / "clipped.wav"), "-o", str(tmp_path / "y.wav"),
-                 "--method", "diffusion", check=False)
+                 "--method", "diffusion", "--model", str(tiny_model_file(tmp_path, num_tasks=3)),
+                 check=False)
     assert result.exit_code == 1
     assert "the model does not know task declip" in result.stderr.strip().splitlines()[0]
     clean = tmp_path / "clean.wav"
