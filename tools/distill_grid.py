@@ -24,10 +24,11 @@ from restore.diffusion.generate import generate
 from restore.diffusion.sampling import SCHEDULES
 
 
-def run_case(model, case, sampler: str, sigmas: torch.Tensor, seed: int,
-             churn: float = 0.0) -> np.ndarray:
+def run_case(model, case, sampler: str, sigmas: torch.Tensor | None, seed: int,
+             churn: float = 0.0, steps: int | None = None) -> np.ndarray:
     """The model's output for one bandwidth or inpaint case through ``generate`` (batch =
-    channels), with the given sampler and noise levels."""
+    channels), with the given sampler and noise levels (``sigmas``, or ``steps`` of the
+    model's own schedule)."""
     if case.task == "bandwidth":
         degraded = sinc_upsample(case.degraded, case.input_rate, MODEL_RATE).astype(np.float32)
         mask = np.ones_like(degraded)
@@ -40,7 +41,7 @@ def run_case(model, case, sampler: str, sigmas: torch.Tensor, seed: int,
         model.denoiser, torch.from_numpy(degraded)[:, None], torch.from_numpy(mask)[:, None],
         torch.full((channels,), TASK_ID[case.task], dtype=torch.long),
         torch.full((channels,), float(case.input_band_hz)), sigmas=sigmas, sampler=sampler,
-        generator=torch.Generator().manual_seed(seed), churn=churn)
+        steps=steps, generator=torch.Generator().manual_seed(seed), churn=churn)
     return output[:, 0].numpy()
 
 

@@ -20,12 +20,21 @@ import torch
 from evaluation import cases as evaluation_cases
 from evaluation import metrics
 from restore import checkpoint
-from restore.diffusion.sampling import SCHEDULES
 from tools.distill_grid import run_case
 
 
-def _level_db(audio: np.ndarray) -> float:
+def level_db(audio: np.ndarray) -> float:
+    """RMS level of ``audio`` in dB."""
     return 10 * math.log10(float(np.mean(np.square(audio, dtype=np.float64))) + 1e-12)
+
+
+def inpaint_cases(corpus: str, gaps: str, clips: int, seed: int) -> list:
+    """Inpaint cases of the valid split: every gap length of ``gaps`` (ms, comma-separated) on
+    each of ``clips`` clips."""
+    references = evaluation_cases.load_test_clips(corpus, clips, 4.0, seed, split="valid")
+    rng = np.random.default_rng(seed)
+    return [evaluation_cases.inpaint_case(reference, number, float(gap), rng)
+            for gap in gaps.split(",") for number, reference in enumerate(references)]
 
 
 def _parse_sampler(text: str) -> tuple[str, float]:
@@ -45,23 +54,18 @@ def _parse_sampler(text: str) -> tuple[str, float]:
 @click.option("--seed", default=0, type=int)
 def main(corpus, models, gaps, clips, steps, samplers, seed) -> None:
     torch.set_grad_enabled(False)
-    references = evaluation_cases.load_test_clips(corpus, clips, 4.0, seed, split="valid")
-    rng = np.random.default_rng(seed)
-    cases = [evaluation_cases.inpaint_case(reference, number, float(gap), rng)
-             for gap in gaps.split(",") for number, reference in enumerate(references)]
+    cases = inpaint_cases(corpus, gaps, clips, seed)
     print("model | sampler | gap | LSD in gap | fill - true level (dB) | fills > 3 dB quiet")
     for name in models:
         model = checkpoint.load_model(None if name == "default" else name)
-        config = model.diffusion
-        sigmas = SCHEDULES[config.schedule](steps, config.sigma_min, config.sigma_max, config.rho)
         for text in samplers:
             sampler, churn = _parse_sampler(text)
             rows: dict[str, list[tuple[float, float]]] = {}
             for case in cases:
                 start, end = case.region
-                output = run_case(model, case, sampler, sigmas, seed + case.clip, churn)
+                output = run_case(model, case, sampler, None, seed + case.clip, churn, steps)
                 lsd = metrics.lsd_in_regions(output, case.reference, [(start, end)])
-                level = _level_db(output[:, start:end]) - _level_db(case.reference[:, start:end])
+                level = level_db(output[:, start:end]) - level_db(case.reference[:, start:end])
                 rows.setdefault(case.condition, []).append((lsd, level))
             for condition, values in rows.items():
                 lsd_values, levels = np.array(values).T

@@ -17,19 +17,14 @@ import argparse
 import numpy as np
 import torch
 
-from evaluation import cases as evaluation_cases
 from evaluation import metrics
 from restore import checkpoint
 from restore.config import MODEL_RATE
-from restore.diffusion.sampling import SCHEDULES
 from tools.distill_grid import run_case
+from tools.fill_energy import inpaint_cases, level_db
 
 CONTEXT_SECONDS = 0.2
 CAPS_DB = (3.0, 6.0)
-
-
-def _rms(audio: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)) + 1e-12))
 
 
 def main() -> None:
@@ -40,26 +35,20 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=8)
     arguments = parser.parse_args()
     torch.set_grad_enabled(False)
-    references = evaluation_cases.load_test_clips(arguments.corpus, arguments.clips, 4.0, 0,
-                                                  split="valid")
-    rng = np.random.default_rng(0)
-    cases = [evaluation_cases.inpaint_case(reference, number, float(gap), rng)
-             for gap in arguments.gaps.split(",") for number, reference in enumerate(references)]
+    cases = inpaint_cases(arguments.corpus, arguments.gaps, arguments.clips, 0)
     model = checkpoint.load_model(arguments.model)
-    config = model.diffusion
-    sigmas = SCHEDULES[config.schedule](8, config.sigma_min, config.sigma_max, config.rho)
     context = int(CONTEXT_SECONDS * MODEL_RATE)
     results: dict[str, list[list[float]]] = {}
     for case in cases:
         start, end = case.region
-        output = run_case(model, case, "dpmpp_2m", sigmas, case.clip)
+        output = run_case(model, case, "dpmpp_2m", None, case.clip, steps=8)
         around = np.concatenate([case.reference[:, max(0, start - context):start],
                                  case.reference[:, end:end + context]], axis=1)
-        gain = _rms(around) / _rms(output[:, start:end])
+        gain_db = level_db(around) - level_db(output[:, start:end])
         row = [metrics.lsd_in_regions(output, case.reference, [(start, end)])]
         for cap in CAPS_DB:
             matched = output.copy()
-            matched[:, start:end] *= np.clip(gain, 10 ** (-cap / 20), 10 ** (cap / 20))
+            matched[:, start:end] *= 10 ** (np.clip(gain_db, -cap, cap) / 20)
             row.append(metrics.lsd_in_regions(matched, case.reference, [(start, end)]))
         results.setdefault(case.condition, []).append(row)
     for condition, rows in results.items():
