@@ -8,6 +8,7 @@
 #
 #   bash tools/prepare_slices.sh            # then: carry [".whl", ".device_data"]
 #
+# The bundle and wheels come before the corpus, so call 1 can start while the packs build.
 # Afterwards .device_data/bundle is the bundle (call 1 of a fresh machine); copy one of
 # work_data/packs/pack-NNN to .device_data/pack (replacing the bundle) for each later call.
 set -euo pipefail
@@ -26,15 +27,7 @@ fi
 "$PY" -c 'import music21, mido' 2>/dev/null || "$PY" -m pip install -q "music21>=9" "mido>=1.3"
 "$PY" -c 'import tinysoundfont' 2>/dev/null || "$PY" -m pip install -q --no-deps tinysoundfont
 
-if ! grep -qs '"complete": true' corpus/manifest.json; then
-  nice -n 10 "$PY" -m data_prep corpus --out corpus --workers 2 --recipe packaged-music
-  nice -n 10 "$PY" -m data_prep corpus --out corpus --workers 2 --recipe sonic-pi --recipe tracker-modules
-  nice -n 10 "$PY" -m data_prep corpus --out corpus --workers 2 --recipe speech --limit 60
-  nice -n 10 "$PY" -m data_prep corpus --out corpus --workers 2 --recipe music21 --limit 150
-fi
 [ -f work_data/bundle/bundle.json ] || "$PY" -m data_prep make-bundle work_data/bundle --scores 400 --variants 3
-[ -d work_data/packs/pack-000 ] || "$PY" -m tools.recordings_pack corpus work_data/packs --mib 34 \
-  --count "$PACKS" --renders
 if [ ! -d .whl ]; then
   for package in soundfile cffi pycparser pyloudnorm tinysoundfont; do
     python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
@@ -47,4 +40,12 @@ if [ ! -d .device_data/bundle ] && [ ! -d .device_data/pack ]; then
   cp -r work_data/bundle .device_data/bundle
   rm -rf .device_data/bundle/recordings  # 64 MiB travel per call: the bundle or a pack, not both
 fi
+if ! grep -qs '"complete": true' corpus/manifest.json; then
+  nice -n 10 "$PY" -m data_prep corpus --out corpus --workers 2 --recipe packaged-music
+  nice -n 10 "$PY" -m data_prep corpus --out corpus --workers 2 --recipe sonic-pi --recipe tracker-modules
+  nice -n 10 "$PY" -m data_prep corpus --out corpus --workers 2 --recipe speech --limit 60
+  nice -n 10 "$PY" -m data_prep corpus --out corpus --workers 2 --recipe music21 --limit 150
+fi
+[ -d work_data/packs/pack-000 ] || "$PY" -m tools.recordings_pack corpus work_data/packs --mib 34 \
+  --count "$PACKS" --renders
 du -sh .device_data .whl
