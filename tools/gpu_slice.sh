@@ -75,6 +75,7 @@ echo "slice: train exit $?"
 # 3. what comes back (at most 8 files of 16 MiB)
 grep -E '"event": "(val|data|resume|stop|compile_cache)"' "$RUN/metrics.jsonl" | tail -8
 tail -3 "$RUN/train_log.csv"
+ls -l "$RUN"  # what the run folder holds (files of 16 MB and more do not come back)
 if [ -n "${OUT:-}" ]; then
   for file in model.safetensors model.json resume.safetensors train_log.csv metrics.jsonl compile_cache.bin; do
     [ -f "$RUN/$file" ] && [ "$(stat -c %s "$RUN/$file")" -lt 16000000 ] && cp "$RUN/$file" "$OUT"/

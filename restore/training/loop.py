@@ -378,6 +378,8 @@ class Trainer:
         artifacts = torch.compiler.save_cache_artifacts()
         if artifacts is not None:
             write_bytes(self.out_dir / COMPILE_CACHE_FILE, artifacts[0])
+        self._emit({"event": "compile_cache", "saved": artifacts is not None,
+                    "bytes": 0 if artifacts is None else len(artifacts[0])})
 
     def _emit(self, record: dict[str, Any]) -> None:
         if record["event"] != "step":
