@@ -41,3 +41,35 @@ def test_plot_writes_a_png(tmp_path: Path) -> None:
     assert split_offset(f"{run}@20") == (run, 20) and split_offset(str(run)) == (run, 0)
     plot([(run, 0), (run, 20)], tmp_path / "curve.png")
     assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_average_models_writes_the_weighted_mean(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from restore import checkpoint
+    from restore.config import ModelConfig
+    from tools.average_models import main
+
+    paths = []
+    for seed in (1, 2):
+        model = checkpoint.random_model(seed=seed)
+        paths.append(checkpoint.save_model(tmp_path / f"m{seed}.safetensors", model.denoiser,
+                                           model.config, step=seed, card={"name": f"m{seed}"}))
+    out = tmp_path / "mix.safetensors"
+    result = CliRunner().invoke(main, [str(paths[0]), str(paths[1]), "--weight", "0.25",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    first, second, mixed = (checkpoint.load_model(path) for path in (*paths, out))
+    for key, value in mixed.denoiser.network.state_dict().items():
+        expected = 0.75 * first.denoiser.network.state_dict()[key].float() \
+            + 0.25 * second.denoiser.network.state_dict()[key].float()
+        assert torch.allclose(value.float(), expected, atol=2e-3, rtol=2e-3), key
+    assert mixed.card["weight_average"]["weights"] == [0.75, 0.25]
+    assert mixed.card["name"] == "m2"
+
+    wider = ModelConfig.tiny()
+    other = checkpoint.random_model(
+        config=type(wider)(**{**wider.__dict__, "embed_dim": wider.embed_dim * 2}))
+    odd = checkpoint.save_model(tmp_path / "odd.safetensors", other.denoiser, other.config, step=0)
+    refused = CliRunner().invoke(main, [str(paths[0]), str(odd), "--out", str(tmp_path / "x")])
+    assert refused.exit_code != 0 and "different configs" in refused.output
