@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +12,7 @@ from click.testing import CliRunner
 import restore
 from restore.checkpoint import random_model
 from restore.cli import cli
-from restore.config import TASK_ID
+from restore.config import TASK_ID, ModelConfig
 from restore.diffusion import generate
 from restore.diffusion.precision import (
     AutocastNetwork,
@@ -58,8 +60,16 @@ def test_cpu_defaults_leave_the_denoiser_untouched():
     assert inference_denoiser(denoiser, "fp32", compile=True) is denoiser
 
 
+# oneDNN in torch 2.14 on AVX512-BF16/AMX CPUs computes a bf16 strided Conv1d with 8 or 12
+# input channels and kernel 8 wrongly (relative error about 1; 16 and more channels are right):
+# the tiny config's first level (8 channels) hits it, the shipped model's levels (16 and more)
+# do not (docs/performance.md, "bf16"). This test is about the autocast wrapper, so its tiny
+# network starts at 16 channels.
+BF16_SAFE_TINY = dataclasses.replace(ModelConfig.tiny(), channels=(16, 16, 16, 16))
+
+
 def test_bf16_network_runs_in_bf16_and_returns_float32():
-    model = random_model()
+    model = random_model(BF16_SAFE_TINY)
     network = AutocastNetwork(model.denoiser.network, "cpu", torch.bfloat16)
     inputs = conditioning(2, 1000)
     x, c_noise = torch.randn(2, 1, 1000), torch.zeros(2)
