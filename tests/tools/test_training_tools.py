@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -47,7 +48,6 @@ def test_average_models_writes_the_weighted_mean(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from restore import checkpoint
-    from restore.config import ModelConfig
     from tools.average_models import main
 
     paths = []
@@ -67,9 +67,8 @@ def test_average_models_writes_the_weighted_mean(tmp_path: Path) -> None:
     assert mixed.card["weight_average"]["weights"] == [0.75, 0.25]
     assert mixed.card["name"] == "m2"
 
-    wider = ModelConfig.tiny()
-    other = checkpoint.random_model(
-        config=type(wider)(**{**wider.__dict__, "embed_dim": wider.embed_dim * 2}))
+    tiny = ModelConfig.tiny()
+    other = checkpoint.random_model(dataclasses.replace(tiny, embed_dim=tiny.embed_dim * 2))
     odd = checkpoint.save_model(tmp_path / "odd.safetensors", other.denoiser, other.config, step=0)
     refused = CliRunner().invoke(main, [str(paths[0]), str(odd), "--out", str(tmp_path / "x")])
     assert refused.exit_code != 0 and "different configs" in refused.output

@@ -70,11 +70,9 @@ def window_of(case, guess: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return guess[None, :, first:last].astype(np.float32), mask, first
 
 
-def fill(case, method: str, model, copy: np.ndarray, steps: int) -> np.ndarray:
-    """The whole clip with the gap filled by ``method``."""
+def fill(case, method: str, model, gap: np.ndarray, copy: np.ndarray, steps: int) -> np.ndarray:
+    """The whole clip with the gap (``gap``: bool per frame) filled by ``method``."""
     start, end = case.region
-    gap = np.zeros(case.degraded.shape[1], dtype=bool)
-    gap[start:end] = True
     if method == "neighbour":
         return neighbour_crossfade(case.degraded, gap, MODEL_RATE)
     if method == "similarity":
@@ -115,7 +113,7 @@ def main(corpus, clips, short_gaps, long_gaps, sigmas, model_file, steps) -> Non
         copy = similarity_copy(case.degraded, gap, MODEL_RATE)
         row = results.setdefault(case.condition, {})
         for method in methods:
-            scored = score(case, fill(case, method, model, copy, steps))
+            scored = score(case, fill(case, method, model, gap, copy, steps))
             row.setdefault(method, []).append((scored["lsd_gap"], scored["join_flux"]))
     click.echo(f"{len(cases)} cases, {time.perf_counter() - began:.0f} s\n")
     click.echo("| gap | method | gap LSD | / better reuse | join flux | clips better than copy |")
