@@ -1,7 +1,8 @@
 """restore: repair and upgrade audio with a conditional diffusion model.
 
-``restore.inpaint``, ``restore.upsample`` and ``restore.transition`` (see :mod:`restore.api`)
-are imported on first use, so ``import restore`` stays cheap (no torch until needed).
+``restore.inpaint``, ``restore.upsample``, ``restore.transition``, ``restore.declick`` and
+``restore.declip`` (see :mod:`restore.api`) are imported on first use, so ``import restore``
+stays cheap (no torch until needed).
 """
 
 from __future__ import annotations

@@ -59,7 +59,8 @@ class RestoreGroup(click.Group):
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, verbose: int, quiet: bool) -> None:
-    """Repair and upgrade audio: inpaint gaps, extend bandwidth, bridge clips."""
+    """Repair and upgrade audio: inpaint gaps, extend bandwidth, bridge clips, remove clicks
+    and crackle, restore clipped peaks."""
     ctx.ensure_object(dict)
     ctx.obj.update(debug=debug, verbose=verbose, quiet=quiet)
     level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
