@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import click
 
 from restore import io
+from restore.analysis import CLIP_LEVEL, analyze_file
 from restore.cli import cli
 from restore.cli.batch import (
     InputItem,
@@ -28,6 +30,8 @@ from restore.errors import RestoreError
 from restore.io import check_output_path
 from restore.io.atomic import StagedFiles, write_bytes
 from restore.io.sidecar import write_sidecar
+from restore.tasks.repair import damage_report
+from restore.tasks.source import FileSource
 
 CONVERT_BLOCK_FRAMES = 1 << 16  # frames per read/write block: memory is bounded by this
 
@@ -58,6 +62,23 @@ def bandwidth_text(report: dict[str, Any]) -> str:
     return text + ")"
 
 
+def clipping_lines(report: dict[str, Any]) -> list[str]:
+    """Two shares of clipped samples, each named by what it counts: samples at full scale
+    (:mod:`restore.analysis`) and samples at the clip levels ``restore declip`` detects, which
+    may lie below full scale (:func:`restore.tasks.repair.damage_report`)."""
+    full_scale = (f"  full scale {100 * report['clipped_share']:.4f} % of samples at or above "
+                  f"{20 * math.log10(CLIP_LEVEL):.3f} dBFS")
+    levels = [f"ch{index + 1} " + " / ".join("-" if value is None else f"{value:.2f}"
+                                               for value in pair)
+              for index, pair in enumerate(report["clip_levels_dbfs"])
+              if any(value is not None for value in pair)]
+    if not levels:
+        return [full_scale, "  clipping   no clip level found"]
+    return [full_scale, f"  clipping   {100 * report['clipped_at_level_share']:.4f} % of "
+                        "samples at the detected clip levels: " + ", ".join(levels)
+                        + " dBFS (+ / -)"]
+
+
 def render(report: dict[str, Any]) -> str:
     """Human-readable block for one file."""
     bandwidth = bandwidth_text(report)
@@ -70,29 +91,18 @@ def render(report: dict[str, Any]) -> str:
         f"  peak       {_level(report['peak_dbfs'], 'dBFS')}",
         f"  loudness   {_level(report['loudness_lufs'], 'LUFS')}",
         f"  bandwidth  {bandwidth}",
-        f"  clipped    {100 * report['clipped_share']:.4f} % of samples",
+        *clipping_lines(report),
+        f"  clicks     {report['clicks']}",
         f"  dropouts   {len(dropouts)} candidate{'s' if len(dropouts) != 1 else ''}",
     ]
     if report["metadata"]:
         tags = ", ".join(f"{key}={value!r}" for key, value in sorted(report["metadata"].items()))
         lines.insert(3, f"  tags       {tags}")
-    if "clicks" in report:  # issue 12: clip levels and clicks, after the clipped share
-        from restore.tasks.repair import damage_lines
-
-        lines[-1:-1] = damage_lines(report)
     lines += [f"             {format_time(item['start'])} - {format_time(item['end'])}"
               for item in dropouts[:20]]
     if len(dropouts) > 20:
         lines.append(f"             ... {len(dropouts) - 20} more (see --json or --labels)")
     return "\n".join(lines)
-
-
-def _damage(path: Path) -> dict[str, Any]:
-    """Clip levels, share of samples at them, click count (restore.tasks.repair)."""
-    from restore.tasks.repair import damage_report  # torch: imported only when asked
-    from restore.tasks.source import FileSource
-
-    return damage_report(FileSource(path))
 
 
 def labels_text(report: dict[str, Any]) -> str:
@@ -134,16 +144,14 @@ def info(ctx: click.Context, files: tuple[Path, ...], as_json: bool, labels: Pat
     reports: list[dict[str, Any]] = []
 
     def process(item: InputItem) -> None:
-        io.read_info(item.path)  # bad files fail here, before the slow import below
-        from restore.analysis import analyze_file  # scipy + pyloudnorm take a second to import
-
+        io.read_info(item.path)  # bad files fail here, before any analysis
         with progress(total=None, desc=item.path.name, quiet=quiet, unit="frame") as bar:
             def advance(done: int, total: int) -> None:
                 bar.total = total
                 bar.update(done - bar.n)
 
             report = analyze_file(item.path, callback=advance)
-        report.update(_damage(item.path))
+        report.update(damage_report(FileSource(item.path)))
         if labels is not None:
             write_text_atomically(labels_path(item, labels, several), labels_text(report),
                                   overwrite, [item.path])

@@ -261,15 +261,3 @@ def damage_report(source: Source, sensitivity: float = 1.0) -> dict:
     return {"clip_levels_dbfs": [list(level.dbfs()) for level in levels],
             "clipped_at_level_share": clipped / max(1, source.frames * source.channels),
             "clicks": len(clicks.runs)}
-
-
-def damage_lines(report: dict) -> list[str]:
-    """Lines for ``restore info``'s text output."""
-    levels = [f"ch{index + 1} " + " / ".join("-" if value is None else f"{value:.2f}"
-                                               for value in pair)
-              for index, pair in enumerate(report["clip_levels_dbfs"])
-              if any(value is not None for value in pair)]
-    clip = ("none found" if not levels else
-            f"{100 * report['clipped_at_level_share']:.4f} % of samples at "
-            + ", ".join(levels) + " dBFS (+ / -)")
-    return [f"  clipping   {clip}", f"  clicks     {report['clicks']}"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
+import numpy as np
 import pyloudnorm
 import pytest
 import soundfile as sf
@@ -12,6 +14,7 @@ from scipy import signal
 
 from restore.cli import cli
 from restore.cli.batch import InputItem, collect_inputs, output_for
+from tests.helpers import restore_in_process
 
 RATE = 44_100
 
@@ -60,6 +63,40 @@ def test_info_text_output(damaged):
     assert result.exit_code == 0
     assert "16.1 kHz of 22.1 kHz (band-limited: drops" in result.output
     assert "2 candidates" in result.output and "0:00:02.000 - 0:00:02.020" in result.output
+
+
+def clipped_sine(path, rate: int = 48_000) -> float:
+    """1 s of a 0.9-amplitude sine as PCM_16, clipped at +16384 (-6.02 dBFS) and -8192
+    (-12.04 dBFS); returns the share of samples at those two levels."""
+    t = np.arange(rate) / rate
+    audio = np.clip(np.round(0.9 * 32767 * np.sin(2 * np.pi * 441 * t)), -8192, 16384)
+    sf.write(path, audio.astype(np.int16), rate, subtype="PCM_16")
+    return float(np.mean((audio == 16384) | (audio == -8192)))
+
+
+def clicky_tones(path, positions, rate: int = 48_000) -> None:
+    """2 s of three quiet partials with one decaying click (6 samples, peak 0.3, alternating
+    sign) at each of ``positions`` (frames)."""
+    t = np.arange(2 * rate) / rate
+    audio = sum(0.15 / k * np.sin(2 * np.pi * 196 * k * t + k) for k in (1, 2, 3))
+    for index, position in enumerate(positions):
+        audio[position:position + 6] += (-1) ** index * 0.3 * np.exp(-np.arange(6) / 2)
+    sf.write(path, audio, rate, subtype="PCM_24")
+
+
+def test_info_reports_clip_levels_and_clicks(tmp_path):
+    clipped, clicky = tmp_path / "clipped.wav", tmp_path / "clicky.wav"
+    at_levels = clipped_sine(clipped)
+    positions = [5_000 + 11_000 * index for index in range(8)]
+    clicky_tones(clicky, positions)
+    result = restore_in_process("info", str(clipped), str(clicky))
+    first, second = result.output.split(f"{clicky}\n")
+    assert ("  full scale 0.0000 % of samples at or above -0.009 dBFS\n"
+            f"  clipping   {100 * at_levels:.4f} % of samples at the detected clip levels: "
+            "ch1 -6.02 / -12.04 dBFS (+ / -)\n  clicks     0\n") in first
+    assert "  clipping   no clip level found\n" in second
+    clicks = int(re.search(r"^  clicks +(\d+)$", second, re.MULTILINE).group(1))
+    assert abs(clicks - len(positions)) <= 1
 
 
 def test_collect_inputs(tmp_path):
