@@ -8,6 +8,7 @@ Ctrl-C: temporary files are removed, then the process exits with 143.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import signal
 import sys
@@ -69,8 +70,6 @@ def cli(ctx: click.Context, debug: bool, verbose: int, quiet: bool) -> None:
 
 def _register_commands() -> None:
     """Import the command modules; each adds its commands to ``cli``."""
-    import importlib
-
     for name in ("info", "restoration", "repair", "train"):
         try:
             importlib.import_module(f"restore.cli.{name}")

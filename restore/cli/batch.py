@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+import torch
 from tqdm import tqdm
 
 from restore.cli import workers
@@ -258,8 +259,6 @@ def require_device(device: str) -> None:
     """Refuse, before any work, a ``--device cuda[:N]`` that this machine does not have."""
     if not device.startswith("cuda"):
         return
-    import torch
-
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     index = int(device.partition(":")[2] or 0)
     if count == 0:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import click
+from tqdm import tqdm
 
 from restore.cli import cli
 from restore.config import RunConfig
@@ -36,8 +37,6 @@ class _ProgressBar:
         self.quiet, self.bar = quiet, None
 
     def __call__(self, record: dict) -> None:
-        from tqdm import tqdm
-
         event = record["event"]
         if event == "start" and not self.quiet:
             self.bar = tqdm(total=record["total"], initial=record["step"], unit="step",
@@ -77,6 +76,8 @@ def train(ctx: click.Context, data_dir: Path, config_path: Path, out_dir: Path, 
           max_minutes: float | None, max_steps: int | None, device: str,
           init_from: Path | None) -> None:
     """Train (or resume) a model on a corpus. Multi-GPU: launch with torchrun."""
+    # Imported here, not at the top: every command loads this module at start-up, and the
+    # inference commands must not import data_prep or the training code (docs/architecture.md)
     from data_prep.dataset import ClipDataset
     from restore.training.loop import TrainOptions
     from restore.training.loop import train as run_training

@@ -32,6 +32,8 @@ def wait_for_other_workers(*, quiet: bool) -> None:
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if not under_torchrun() or world_size < 2:
         return
+    # imported only under torchrun: a torch built without distributed support (such builds
+    # exist) has no TCPStore, and every command must still start there
     from torch.distributed import TCPStore
 
     try:

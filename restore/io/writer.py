@@ -39,10 +39,8 @@ WRITE_ERRORS = (sf.LibsndfileError, RuntimeError, OSError, AssertionError)
 
 def _system_detail(handle: sf.SoundFile | None) -> str | None:
     """libsndfile's own error text for ``handle`` (it keeps strerror() of a failed call)."""
-    try:
-        from soundfile import _ffi, _snd  # not public API: used only to word an error
-
-        text = _ffi.string(_snd.sf_strerror(handle._file)).decode("utf-8", "replace")
+    try:  # soundfile's _ffi and _snd are not public API: used only to word an error
+        text = sf._ffi.string(sf._snd.sf_strerror(handle._file)).decode("utf-8", "replace")
     except Exception:  # noqa: BLE001 - any failure here just means a vaguer message
         return None
     return text.strip().rstrip(".") or None
