@@ -75,10 +75,11 @@ def model_options(function: Callable) -> Callable:
                           "default: 4 on a CPU, 32 on CUDA)."),
         click.option("--precision", type=click.Choice(["fp32", "bf16", "auto"]), default="fp32",
                      show_default=True,
-                     help="Arithmetic of the network (the sampler stays fp32). bf16 is about 1.5x "
-                          "faster on a CPU with native bf16 and costs 1-4 % LSD on bandwidth "
-                          "extension; auto = bf16 on CUDA and on CPUs with native bf16 "
-                          "(AVX512-BF16/AMX), else fp32."),
+                     help="Arithmetic of the network (the sampler stays fp32). bf16 is faster "
+                          "on a CPU with native bf16 and costs a little quality on bandwidth "
+                          "extension (docs/results.md, 'Inference precision'; "
+                          "docs/performance.md, 'bf16 on CPUs'); auto = bf16 on CUDA and on CPUs "
+                          "with native bf16 (AVX512-BF16/AMX), else fp32."),
         click.option("--compile", "compile_network", is_flag=True,
                      help="torch.compile the network on CUDA: faster on long inputs, the first "
                           "batch waits for compilation (ignored on a CPU)."),

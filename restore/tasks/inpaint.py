@@ -44,9 +44,9 @@ CONTEXT_SECONDS = 0.5  # real audio on each side of a gap that conditions the fi
 MARGIN_SECONDS = 0.002  # crossfade between original and fill on each side of a gap
 MAX_GAP_SECONDS = 2.0  # longer gaps are refused (not chained)
 MASK_PAD = 8  # model-rate samples added to each side of a gap's mask (resampling smear)
-# method="auto": gaps shorter than this are filled by AR interpolation, longer ones by the model.
-# Chosen from the shipped model's measurements (docs/results.md): with band matching and the AR edge
-# blend the model path beats AR in gap LSD from 100 ms on (0.75x), AR wins at 50 ms and below.
+# method="auto": gaps shorter than this are filled by AR interpolation, longer ones by the model:
+# between the gap lengths where each measured better in gap LSD (docs/results.md, "Inpainting:
+# where AR interpolation and the model take over").
 AUTO_CLASSICAL_BELOW_SECONDS = 0.075
 EDGE_BLEND_SECONDS = 0.05  # AR continuation crossfaded into a model fill at each gap edge
 BAND_MATCH_MIN_CONTEXT_SECONDS = 0.05  # shortest known run whose bandwidth is measured
@@ -129,8 +129,9 @@ def blend_edges_with_ar(filled: np.ndarray, audio: np.ndarray, mask: np.ndarray,
     ``filled``/``audio`` are ``[batch, channels, frames]``, ``mask [batch, frames]`` (True =
     unknown). Over ``EDGE_BLEND_SECONDS`` (at most a quarter of the run) at each edge of a run,
     a raised-cosine crossfade goes from the AR interpolation, which continues the known signal
-    smoothly, into the model's fill. The model alone leaves a step at gap edges (join flux 2.6x
-    the material's own in the evaluation); this brings it to the material's level (docs/results.md).
+    smoothly, into the model's fill. The model alone leaves a step at gap edges (a join flux well
+    above the material's own); this brings it to the material's level (docs/results.md,
+    "Inpainting: where AR interpolation and the model take over").
     Outside the runs the result is ``audio`` itself.
     """
     continuation = fill_classical(audio, mask, sample_rate)
