@@ -20,6 +20,7 @@ from evaluation.repair_methods import REPAIR_BASELINES, RepairModelMethod, repai
 from evaluation.report import summarise, write_report
 from evaluation.runner import run_methods
 from restore import checkpoint
+from restore.checkpoint import LoadedModel
 from restore.errors import RestoreError
 from restore.tasks.repair import model_knows
 
@@ -90,7 +91,7 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def load_model_for_evaluation(spec: str, device: str):
+def load_model_for_evaluation(spec: str, device: str) -> LoadedModel | None:
     """``spec``: a model file, ``default`` (the shipped model), ``random`` (untrained tiny) or
     ``none`` (no model: baselines only)."""
     if spec == "none":
@@ -102,7 +103,8 @@ def load_model_for_evaluation(spec: str, device: str):
     return checkpoint.load_model(None if spec == "default" else spec, device=device)
 
 
-def _meta(model, plan: Plan, steps: Sequence[int], device: str, via: str, corpus: Path) -> dict:
+def _meta(model: LoadedModel | None, plan: Plan, steps: Sequence[int], device: str, via: str,
+          corpus: Path) -> dict:
     return {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "restore_version": restore.__version__,
@@ -131,7 +133,8 @@ def _model_method_name(count: int, steps: Sequence[int]) -> str:
     return "model" if len(steps) == 1 else f"model@{count}"
 
 
-def _repair_methods(task: str, model, steps, seed: int, device: str, baselines: bool) -> dict:
+def _repair_methods(task: str, model: LoadedModel | None, steps: Sequence[int], seed: int,
+                    device: str, baselines: bool) -> dict:
     """Declip / declick methods: the model only where it knows the task."""
     named = {}
     if model is not None and model_knows(model, task):
@@ -143,7 +146,7 @@ def _repair_methods(task: str, model, steps, seed: int, device: str, baselines: 
     return named
 
 
-def plan_methods(tasks, model: Any, plan: Plan, steps: Sequence[int], device: str,
+def plan_methods(tasks, model: LoadedModel | None, plan: Plan, steps: Sequence[int], device: str,
                  via: str) -> dict[str, dict[str, Any]]:
     """``{task: {method name: method}}``: the model at each step count (where it knows the
     task) and, unless ``plan.baselines`` is off, every baseline of the task."""
@@ -164,7 +167,7 @@ def plan_methods(tasks, model: Any, plan: Plan, steps: Sequence[int], device: st
 
 
 def evaluate(
-    model: Any,
+    model: LoadedModel | None,
     corpus_dir: str | Path,
     out_dir: str | Path,
     *,

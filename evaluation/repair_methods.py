@@ -20,6 +20,7 @@ import numpy as np
 import restore
 from evaluation.cases import Case
 from restore import classical
+from restore.checkpoint import LoadedModel
 from restore.classical.ar_blocks import block_autocorrelation, block_filter, levinson
 from restore.classical.clip_detect import clipped_mask, detect_clipping
 from restore.classical.declick import runs_of
@@ -71,7 +72,8 @@ def repair_baseline(task: str, name: str):
 class RepairModelMethod:
     """The model through ``restore.declip`` / ``restore.declick`` (method diffusion)."""
 
-    def __init__(self, model, steps: int, seed: int = 0, device: str = "cpu") -> None:
+    def __init__(self, model: LoadedModel, steps: int, seed: int = 0,
+                 device: str = "cpu") -> None:
         self.model, self.steps, self.seed, self.device = model, steps, seed, device
 
     def __call__(self, case: Case) -> np.ndarray:
