@@ -68,7 +68,7 @@ class Denoiser(nn.Module):
         if project is not None:
             # both sides projected: what the degraded input already fixes (e.g. its low band,
             # phase-shifted by the degradation's filter) is no error the network could correct
-            denoised, target = project(denoised), project(clean)
+            denoised, target = project(denoised), project(target)
         error = (denoised - target).square().mean(dim=(1, 2))
         if unknown_fraction is not None:
             error = error / unknown_fraction.clamp_min(1e-2)

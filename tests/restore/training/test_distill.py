@@ -64,6 +64,26 @@ def test_one_student_step_to_the_target_lands_where_two_teacher_steps_land(sampl
         assert torch.allclose(project(one_step), two_steps[0], atol=1e-5)
 
 
+def test_the_loss_trains_towards_the_given_target_under_a_projection():
+    # the first GPU run of distillation trained on project(clean) instead: it never learnt
+    denoiser = Denoiser(_Nonlinear(), DiffusionConfig())
+    generator = torch.Generator().manual_seed(3)
+    clean, noise, target = (torch.randn(4, 1, 64, generator=generator) for _ in range(3))
+    sigma = torch.tensor([0.1, 0.5, 2.0, 10.0])
+    degraded = 0.1 * clean
+    known = torch.zeros(1, 1, 64)
+    known[..., :16] = 1
+
+    def project(estimate):
+        return estimate * (1 - known) + degraded * known
+    loss = denoiser.loss(clean, noise, sigma, project=project, target=target, degraded=degraded)
+    denoised = project(denoiser(clean + noise * sigma[:, None, None], sigma, degraded=degraded))
+    expected = denoiser.loss_weight(sigma) * (denoised - project(target)).square().mean(dim=(1, 2))
+    torch.testing.assert_close(loss, expected)
+    plain = denoiser.loss(clean, noise, sigma, project=project, degraded=degraded)
+    assert not torch.allclose(loss, plain)
+
+
 def test_a_distillation_run_trains_a_student_that_samples_with_its_own_schedule(tmp_path: Path):
     teacher_run = tiny_run()
     train(teacher_run, factory, TrainOptions(out_dir=tmp_path / "teacher", device="cpu",
