@@ -60,7 +60,13 @@ else
   [ -n "$INIT_FROM" ] && how=(--init-from "$INIT_FROM")
   [ -f .device_data/run_carry/compile_cache.bin ] && cp .device_data/run_carry/compile_cache.bin "$RUN"/
 fi
-left=$(( SLICE_SECONDS - ($(date +%s) - start) - 25 ))  # 25 s: checkpoint, cache, copy back
+# the compile cache of an earlier machine, carried in compressed parts (below)
+if [ ! -f "$RUN/compile_cache.bin" ] && ls .device_data/run_carry/compile_cache.xz.part-* >/dev/null 2>&1; then
+  cat .device_data/run_carry/compile_cache.xz.part-* | python3 -c \
+    'import lzma, sys; sys.stdout.buffer.write(lzma.decompress(sys.stdin.buffer.read()))' \
+    > "$RUN/compile_cache.bin" && echo "slice: compile cache restored ($(stat -c %s "$RUN/compile_cache.bin") bytes)"
+fi
+left=$(( SLICE_SECONDS - ($(date +%s) - start) - 35 ))  # 35 s: checkpoint, cache, copy back
 minutes=$(python3 -c "print(round($left / 60, 2))")
 echo "slice: training for $minutes min on $GPUS GPU(s): ${how[*]}"
 if [ "$GPUS" -gt 1 ]; then
@@ -80,5 +86,12 @@ if [ -n "${OUT:-}" ]; then
   for file in model.safetensors model.json resume.safetensors train_log.csv metrics.jsonl compile_cache.bin; do
     [ -f "$RUN/$file" ] && [ "$(stat -c %s "$RUN/$file")" -lt 16000000 ] && cp "$RUN/$file" "$OUT"/
   done
+  # a larger compile cache (78 MB in the distillation slices) comes back compressed, in parts
+  # of 15 MB: carry them in .device_data/run_carry for the next fresh machine
+  if [ -f "$RUN/compile_cache.bin" ] && [ "$(stat -c %s "$RUN/compile_cache.bin")" -ge 16000000 ]; then
+    python3 -c 'import lzma, sys; sys.stdout.buffer.write(lzma.compress(sys.stdin.buffer.read(), preset=1))' \
+      < "$RUN/compile_cache.bin" | split -b 15000000 -d - "$OUT/compile_cache.xz.part-"
+    ls -l "$OUT"/compile_cache.xz.part-*
+  fi
 fi
 echo "slice: done in $(( $(date +%s) - start )) s"
