@@ -23,17 +23,22 @@ class Distillation:
     ``teacher`` is a frozen :class:`Denoiser`; it takes ``teacher_sampler`` steps ("euler", as
     every distilled student samples, or "heun": EDM's second-order steps, for the first stage
     from a model trained for a higher-order sampler) on the grid of ``2 * student_steps``.
+    ``compile``: the targets' teacher calls go through ``torch.compile`` (``teacher`` itself
+    stays as given: validation samples it).
     """
 
     def __init__(self, teacher: Denoiser, student_steps: int, teacher_sampler: str = "euler",
-                 ) -> None:
+                 compile: bool = False) -> None:
         if student_steps < 1:
             raise ValueError("student_steps must be >= 1")
         if teacher_sampler not in ("euler", "heun"):
             raise ValueError(f"teacher_sampler must be 'euler' or 'heun', got {teacher_sampler!r}")
         config = teacher.config
-        self.teacher = teacher.eval().requires_grad_(False)
+        self.teacher = teacher.eval().requires_grad_(False)  # as loaded: validation samples it
+        # the targets' calls, compiled on CUDA like the student (parameters shared)
+        self.compiled = Denoiser(torch.compile(teacher.network), config) if compile else teacher
         self.student_steps = int(student_steps)
+        self.sampler = teacher_sampler
         self.heun = teacher_sampler == "heun"
         self.grid = get_sigmas_nested(2 * student_steps, config.sigma_min, config.sigma_max,
                                       config.rho)
@@ -67,7 +72,7 @@ class Distillation:
         return sigma, (current - ratio * x) / (1 - ratio)
 
     def _denoise(self, x, sigma, project, conditioning) -> torch.Tensor:
-        denoised = self.teacher(x, sigma, **conditioning).float()
+        denoised = self.compiled(x, sigma, **conditioning).float()
         return project(denoised) if project is not None else denoised
 
     def _step(self, x, sigma, after, project, conditioning) -> torch.Tensor:

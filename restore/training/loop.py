@@ -135,6 +135,7 @@ class Trainer:
             network = torch.compile(network)  # parameters stay shared with self.network
         self.denoiser = Denoiser(network, self.run_config.diffusion)
         self.distillation = self._make_distillation() if config.distill_steps else None
+        self.teacher_samples: torch.Tensor | None = None  # see _teacher_samples
         objective = _Objective(self.denoiser)
         if self.processes.world > 1:
             ids = [self.device.index] if self.use_cuda else None
@@ -167,10 +168,8 @@ class Trainer:
         loaded = load_model(config.teacher, device=self.device)
         if loaded.config.num_tasks < self.run_config.model.num_tasks:
             raise RestoreError(config.teacher, "the teacher knows fewer tasks than the student")
-        teacher = loaded.denoiser
-        if config.compile and self.use_cuda:
-            teacher = Denoiser(torch.compile(teacher.network), teacher.config)
-        return Distillation(teacher, config.distill_steps, config.teacher_sampler).to(self.device)
+        return Distillation(loaded.denoiser, config.distill_steps, config.teacher_sampler,
+                            compile=config.compile and self.use_cuda).to(self.device)
 
     def _make_validator(self) -> Validator:
         config = self.train_config
@@ -328,10 +327,21 @@ class Trainer:
             denoiser = Denoiser(self.ema.network, self.run_config.diffusion).eval()
             model = LoadedModel(denoiser, self.run_config.model, self.run_config.diffusion)
             record = {"event": "val", "step": self.step, "val_loss": self.validator.loss(denoiser)}
-            record.update(self.validator.lsd(model, self.train_config.val_steps))
+            record.update(self.validator.lsd(model, self.train_config.val_steps,
+                                             self._teacher_samples()))
             self.last_validation = record
             self._emit(record)
         self.processes.barrier()
+
+    def _teacher_samples(self) -> torch.Tensor | None:
+        """A distillation teacher's samples of the validation pairs on its own grid (made once):
+        what the student's samples should approach."""
+        if self.distillation is None:
+            return None
+        if self.teacher_samples is None:
+            self.teacher_samples = self.validator.samples(
+                self.distillation.teacher, self.distillation.sampler, sigmas=self.distillation.grid)
+        return self.teacher_samples
 
     def checkpoint(self) -> None:
         if self.processes.is_main:

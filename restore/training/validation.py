@@ -74,15 +74,29 @@ class Validator:
         return total / len(VALIDATION_SIGMAS)
 
     @torch.no_grad()
-    def lsd(self, model: LoadedModel, steps: int) -> dict[str, float]:
+    def samples(self, denoiser: Denoiser, sampler: str, steps: int | None = None,
+                sigmas: torch.Tensor | None = None) -> torch.Tensor:
+        """``denoiser``'s restorations of the pairs ``[n, 1, time]``, always from the same
+        initial noise (``steps`` of its schedule, or the noise levels ``sigmas``)."""
         pairs = self.pairs
         generator = torch.Generator(self.clean.device).manual_seed(self.seed)
-        restored = generate(model.denoiser, pairs.degraded, pairs.mask, pairs.task_id,
-                            pairs.cutoff_hz, steps=steps, sampler=model.default_sampler,
-                            generator=generator)
+        return generate(denoiser, pairs.degraded, pairs.mask, pairs.task_id, pairs.cutoff_hz,
+                        steps=steps, sigmas=sigmas, sampler=sampler, generator=generator)
+
+    @torch.no_grad()
+    def lsd(self, model: LoadedModel, steps: int,
+            teacher_samples: torch.Tensor | None = None) -> dict[str, float]:
+        """LSD of the model's samples (overall, per task) and the fill levels; with a
+        distillation teacher's ``samples``, also ``teacher_error``: the students' squared
+        distance to them relative to their energy."""
+        pairs = self.pairs
+        restored = self.samples(model.denoiser, model.default_sampler, steps=steps)
         scores = log_spectral_distance(restored, self.clean)
         levels = fill_level_db(restored, self.clean, pairs.mask)
         result = {"lsd": scores.mean().item()}
+        if teacher_samples is not None:
+            error = (restored - teacher_samples).square().sum() / teacher_samples.square().sum()
+            result["teacher_error"] = error.item()
         for index, task in enumerate(TASKS):
             chosen = pairs.task_id == index
             if chosen.any():

@@ -99,6 +99,11 @@ def test_a_distillation_run_trains_a_student_that_samples_with_its_own_schedule(
     records = [json.loads(line)
                for line in (tmp_path / "student" / "metrics.jsonl").read_text().splitlines()]
     assert any(record.get("event") == "val" and record["step"] == 2 for record in records)
+    # the student's distance to its teacher's samples is validated; plain runs have none
+    errors = [record["teacher_error"] for record in records if record.get("event") == "val"]
+    assert len(errors) == 2 and all(0 < error < 10 for error in errors)
+    teacher_records = (tmp_path / "teacher" / "metrics.jsonl").read_text().splitlines()
+    assert not any("teacher_error" in json.loads(line) for line in teacher_records)
     assert all(torch.isfinite(torch.tensor(record["loss"]))
                for record in records if "loss" in record)
     student = load_model(tmp_path / "student" / "model.safetensors")
