@@ -1,4 +1,5 @@
-"""``python -m evaluation run`` (quality report) and ``python -m evaluation bench`` (speed)."""
+"""``python -m evaluation run`` (quality report), ``python -m evaluation bench`` (speed) and
+``python -m evaluation abpage`` (blind A/B listening page for transitions)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from evaluation.abpage import write_ab_page
 from evaluation.bench import MODEL_FREE_TASKS, TASKS, markdown_table, run_bench, settings
 from evaluation.evaluate import Plan, evaluate, load_model_for_evaluation, resolve_device
 from evaluation.report import json_safe
@@ -26,7 +28,8 @@ def _parse_list(text: str, kind: type) -> tuple:
 
 @click.group()
 def main() -> None:
-    """Evaluate restore: quality against classical baselines (run) and speed (bench)."""
+    """Evaluate restore: quality against classical baselines (run), speed (bench) and a blind
+    listening page for transitions between recordings (abpage)."""
 
 
 @main.command()
@@ -140,6 +143,41 @@ def bench(model_spec, out_dir, device, steps, minutes, tasks, quick, precisions,
     table = markdown_table(result)
     write_text(out_dir / "bench.md", table)
     click.echo(table)
+
+
+@main.command()
+@click.option("--model", "model_spec", default="default", show_default=True,
+              help="Model file, 'default' (shipped model) or 'random' (untrained tiny model).")
+@click.option("--data", "corpus", required=True, type=click.Path(path_type=Path),
+              help="Corpus folder (data_prep format); clips come from its test split.")
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="Page folder: index.html, audio/, answers.csv and key.json (the key: keep "
+                   "it from the listeners).")
+@click.option("--pairs", type=int, default=10, show_default=True,
+              help="Pairs of clips, each from two different recordings.")
+@click.option("--length", "bridge_seconds", type=float, default=1.0, show_default=True,
+              help="Transition length in seconds.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Picks the clips and the versions' order; seeds the model's noise.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="Sampler steps (default: the model's own).")
+def abpage(model_spec, corpus, out_dir, pairs, bridge_seconds, seed, device, steps) -> None:
+    """Blind A/B page: the model's transition and the equal-power crossfade between clips of two
+    different recordings, in a random order per pair. Measures nothing (no truth exists)."""
+    if model_spec == "none":
+        raise click.BadParameter("the A/B page compares the model with the crossfade: give a "
+                                 "model ('default', 'random' or a file)")
+    device = resolve_device(device)
+    model = load_model_for_evaluation(model_spec, device)
+
+    def progress(event: dict) -> None:
+        click.echo(f"pair {event['done']}/{event['total']}", err=True)
+
+    write_ab_page(model, corpus, out_dir, pairs=pairs, bridge_seconds=bridge_seconds, seed=seed,
+                  steps=steps, device=device, callback=progress)
+    click.echo(f"wrote {out_dir / 'index.html'} ({pairs} pairs) and the key "
+               f"{out_dir / 'key.json'} (not linked from the page)")
 
 
 def entry() -> None:

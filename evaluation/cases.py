@@ -19,7 +19,9 @@ transition on clips of ``LONG_CLIP_SECONDS`` cut from consecutive clips of one t
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,13 +73,15 @@ class Case:
         return self.reference.shape[-1] / MODEL_RATE
 
 
-def load_test_clips(
-    corpus_dir: str | Path, count: int, clip_seconds: float, seed: int, split: str = "test"
-) -> list[np.ndarray]:
-    """``count`` clips ``[1, clip_seconds * 48000]`` float32 from ``split`` of a corpus.
+def usable_test_clips(
+    corpus_dir: str | Path, clip_seconds: float, seed: int, split: str = "test"
+) -> Iterator[tuple[dict, np.ndarray]]:
+    """Every usable clip of ``split`` in a seeded order: its manifest entry and its audio
+    ``[1, clip_seconds * 48000]`` float32.
 
-    Clips are picked in a seeded order among those long and loud enough; a clip longer than
-    ``clip_seconds`` is cropped at its middle. RestoreError when there are not enough.
+    The clips at least ``clip_seconds`` long, sorted by (shard, offset), are taken in the order
+    of ``default_rng(seed).permutation``; a longer clip is cropped at its middle; clips with RMS
+    below ``MIN_CLIP_RMS`` are skipped. Shards are loaded when first needed.
     """
     manifest = shards.read_manifest(corpus_dir)
     frames = int(round(clip_seconds * MODEL_RATE))
@@ -86,7 +90,7 @@ def load_test_clips(
         key=lambda clip: (clip["shard"], clip["offset"]),
     )
     order = np.random.default_rng(seed).permutation(len(listed))
-    chosen, cache = [], {}
+    cache = {}
     for index in order:
         clip = listed[index]
         if clip["shard"] not in cache:
@@ -94,11 +98,22 @@ def load_test_clips(
         start = clip["offset"] + (clip["frames"] - frames) // 2
         audio = cache[clip["shard"]][start : start + frames].astype(np.float32) / 32768.0
         if np.sqrt(np.mean(audio**2)) >= MIN_CLIP_RMS:
-            chosen.append(audio[None, :])
-        if len(chosen) == count:
-            return chosen
-    raise RestoreError(corpus_dir, f"only {len(chosen)} usable {split!r} clips of at least "
-                                   f"{clip_seconds} s (need {count})")
+            yield clip, audio[None, :]
+
+
+def load_test_clips(
+    corpus_dir: str | Path, count: int, clip_seconds: float, seed: int, split: str = "test"
+) -> list[np.ndarray]:
+    """``count`` clips ``[1, clip_seconds * 48000]`` float32 from ``split`` of a corpus.
+
+    The first ``count`` of :func:`usable_test_clips`. RestoreError when there are not enough.
+    """
+    chosen = [audio for _, audio in itertools.islice(
+        usable_test_clips(corpus_dir, clip_seconds, seed, split), count)]
+    if len(chosen) < count:
+        raise RestoreError(corpus_dir, f"only {len(chosen)} usable {split!r} clips of at least "
+                                       f"{clip_seconds} s (need {count})")
+    return chosen
 
 
 def inpaint_case(reference: np.ndarray, clip: int, gap_ms: float, rng: np.random.Generator) -> Case:

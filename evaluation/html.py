@@ -36,6 +36,14 @@ def excerpt_bounds(case: Case) -> tuple[int, int]:
     return max(0, case.region[0] - margin), min(length, case.region[1] + margin)
 
 
+def page_head(title: str) -> str:
+    """The start of a plain static page (inline style, no scripts) up to the opened body."""
+    return ("<!doctype html><html><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title)}</title>"
+            "<style>body{font-family:sans-serif;max-width:1000px;margin:auto}"
+            "td{padding:2px 8px;vertical-align:middle}img{max-width:100%}</style></head><body>")
+
+
 def _degraded_at_model_rate(case: Case) -> np.ndarray:
     if case.input_rate == MODEL_RATE:
         return case.degraded
@@ -114,10 +122,7 @@ def _score_line(results: Results, case: Case, method: str) -> str:
 
 def index_html(results: Results, entries: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     """The page: per condition a spectrogram and one player per version, with its scores."""
-    head = ("<!doctype html><html><head><meta charset='utf-8'><title>restore evaluation</title>"
-            "<style>body{font-family:sans-serif;max-width:1000px;margin:auto}"
-            "td{padding:2px 8px;vertical-align:middle}img{max-width:100%}</style></head><body>")
-    parts = [head, "<h1>restore evaluation: listening examples</h1>",
+    parts = [page_head("restore evaluation"), "<h1>restore evaluation: listening examples</h1>",
              "<p>Tables: <a href='report.md'>report.md</a>, <a href='report.json'>report.json"
              "</a>. Each example is clip 0 of its condition, cut to the region around the gap or "
              "bridge. Scores below are for that clip only.</p><ul>"]
