@@ -48,10 +48,11 @@ from restore.tasks.sampler import Sampler, SamplingOptions, task_method
 from restore.tasks.source import Sink, Source
 from restore.tasks.stereo import channel_matrices, to_components
 
-WINDOW_SECONDS = 1.0  # core of each window (longer ones lost quality on short files:
-# docs/results.md, "Upsampling windows")
-OVERLAP_SECONDS = 0.25  # cores of neighbouring windows overlap by this much
-CONTEXT_SECONDS = 0.25  # real audio added on each side and discarded
+# context + overlap are 14 % of the samples the model processes (docs/results.md, "Upsampling
+# windows": the quality and speed of this and other geometries)
+WINDOW_SECONDS = 1.0  # core of each window
+OVERLAP_SECONDS = 0.05  # cores of neighbouring windows overlap by this much
+CONTEXT_SECONDS = 0.05  # real audio added on each side and discarded
 FULL_BAND_FRACTION = 0.95  # a known band this close to the output Nyquist needs no generation
 KEEP_NYQUIST_SHARE = 0.9  # with a rate change the input is kept up to this share of its
 # Nyquist: the resampler is flat there (-0.04 dB), and rolls off (-6 dB at 0.945) above
