@@ -18,16 +18,14 @@ import torch
 from data_prep.dataset import ClipDataset
 from data_prep.pairs import make_batch
 from restore.checkpoint import LoadedModel, load_model
-from restore.diffusion import generate
 from restore.diffusion.sampling import get_sigmas_nested
-from restore.training.validation import log_spectral_distance
+from restore.training.validation import Validator, log_spectral_distance, relative_squared_error
 
 
-def euler_nested(model: LoadedModel, pairs, steps: int, seed: int) -> torch.Tensor:
+def euler_nested(validator: Validator, model: LoadedModel, steps: int) -> torch.Tensor:
     config = model.diffusion
     sigmas = get_sigmas_nested(steps, config.sigma_min, config.sigma_max, config.rho)
-    return generate(model.denoiser, pairs.degraded, pairs.mask, pairs.task_id, pairs.cutoff_hz,
-                    sigmas=sigmas, sampler="euler", generator=torch.Generator().manual_seed(seed))
+    return validator.samples(model.denoiser, "euler", sigmas=sigmas)
 
 
 @click.command()
@@ -47,15 +45,16 @@ def main(corpus, student_file, teacher_file, steps, clips, clip_samples, tasks, 
     pairs = make_batch(clean, torch.Generator().manual_seed(seed + 1), tasks=tasks.split(","))
     teacher = load_model(None if teacher_file == "default" else teacher_file)
     student = load_model(student_file)
-    reference = euler_nested(teacher, pairs, 2 * steps, seed + 2)
-    rows = (("teacher", steps, euler_nested(teacher, pairs, steps, seed + 2)),
-            ("student", steps, euler_nested(student, pairs, steps, seed + 2)),
+    validator = Validator(clean, pairs, teacher.diffusion, seed + 2)  # one initial noise for all
+    reference = euler_nested(validator, teacher, 2 * steps)
+    rows = (("teacher", steps, euler_nested(validator, teacher, steps)),
+            ("student", steps, euler_nested(validator, student, steps)),
             ("teacher", 2 * steps, reference))
     click.echo(f"{clips} clips of {clip_samples} samples ({tasks}), Euler on the nested grid")
     for name, count, output in rows:
-        error = (output - reference).square().sum() / reference.square().sum()
+        error = relative_squared_error(output, reference)
         click.echo(f"{name} {count} steps: relative squared error to the teacher's {2 * steps} "
-                   f"steps {error.item():.5f}, LSD to them "
+                   f"steps {error:.5f}, LSD to them "
                    f"{log_spectral_distance(output, reference).mean().item():.3f}, LSD to the "
                    f"clean audio {log_spectral_distance(output, pairs.clean).mean().item():.3f}")
 

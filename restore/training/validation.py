@@ -95,8 +95,7 @@ class Validator:
         levels = fill_level_db(restored, self.clean, pairs.mask)
         result = {"lsd": scores.mean().item()}
         if teacher_samples is not None:
-            error = (restored - teacher_samples).square().sum() / teacher_samples.square().sum()
-            result["teacher_error"] = error.item()
+            result["teacher_error"] = relative_squared_error(restored, teacher_samples)
         for index, task in enumerate(TASKS):
             chosen = pairs.task_id == index
             if chosen.any():
@@ -104,6 +103,11 @@ class Validator:
             if task in ("inpaint", "transition") and chosen.any():
                 result[f"level_{task}"] = levels[chosen].mean().item()
         return result
+
+
+def relative_squared_error(estimate: torch.Tensor, reference: torch.Tensor) -> float:
+    """``||estimate - reference||^2 / ||reference||^2`` over the whole batch."""
+    return ((estimate - reference).square().sum() / reference.square().sum()).item()
 
 
 def fill_level_db(restored: torch.Tensor, clean: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
