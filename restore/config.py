@@ -150,7 +150,7 @@ class TrainConfig:
     silence_share: float = 0.0  # items given digital silence (data_prep.pairs.SILENCE_TASKS)
     distill_steps: int = 0  # > 0: progressive distillation into this many steps (docs/model.md)
     teacher: str = ""  # the model file a distillation run learns from
-    teacher_sampler: str = "euler"  # its steps: "euler", or "heun" for a first stage
+    teacher_sampler: str = "euler"  # "euler", "heun" or "dpmpp_2m" (restore/training/distill.py)
     log_every: int = 50  # steps between log lines
     val_every: int = 1000  # steps between validation passes
     ckpt_every: int = 1000  # steps between checkpoints (also the data-stream segment length)

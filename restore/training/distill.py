@@ -16,13 +16,17 @@ import torch
 from restore.diffusion import Denoiser
 from restore.diffusion.sampling import Projection, get_sigmas_nested
 
+TEACHER_SAMPLERS = ("euler", "heun", "dpmpp_2m")
+
 
 class Distillation:
     """Noise levels and targets of a student of ``student_steps`` steps (Euler, nested grid).
 
-    ``teacher`` is a frozen :class:`Denoiser`; it takes ``teacher_sampler`` steps ("euler", as
-    every distilled student samples, or "heun": EDM's second-order steps, for the first stage
-    from a model trained for a higher-order sampler) on the grid of ``2 * student_steps``.
+    ``teacher`` is a frozen :class:`Denoiser`; it takes ``teacher_sampler`` steps on the grid
+    of ``2 * student_steps``: "euler", as every distilled student samples; "heun", EDM's
+    second-order steps; or "dpmpp_2m", DPM-Solver++(2M), whose second step extrapolates from
+    the first's clean estimate (the product's default sampler, for a first stage whose teacher
+    is best sampled that way: docs/model.md, "Distillation").
     ``compile``: the targets' teacher calls go through ``torch.compile`` (``teacher`` itself
     stays as given: validation samples it).
     """
@@ -31,8 +35,9 @@ class Distillation:
                  compile: bool = False) -> None:
         if student_steps < 1:
             raise ValueError("student_steps must be >= 1")
-        if teacher_sampler not in ("euler", "heun"):
-            raise ValueError(f"teacher_sampler must be 'euler' or 'heun', got {teacher_sampler!r}")
+        if teacher_sampler not in TEACHER_SAMPLERS:
+            raise ValueError(f"teacher_sampler must be one of {TEACHER_SAMPLERS}, "
+                             f"got {teacher_sampler!r}")
         config = teacher.config
         self.teacher = teacher.eval().requires_grad_(False)  # as loaded: validation samples it
         # the targets' calls, compiled on CUDA like the student (parameters shared)
@@ -65,9 +70,12 @@ class Distillation:
                              device=generator.device).to(clean.device)
         sigma, middle, end = (self.grid[2 * step + k] for k in range(3))
         x = clean + noise * sigma[:, None, None]
-        current = x
-        for now, after in ((sigma, middle), (middle, end)):
-            current = self._step(current, now, after, project, conditioning)
+        if self.sampler == "dpmpp_2m":
+            current = self._dpmpp_2m(x, sigma, middle, end, project, conditioning)
+        else:
+            current = x
+            for now, after in ((sigma, middle), (middle, end)):
+                current = self._step(current, now, after, project, conditioning)
         ratio = (end / sigma)[:, None, None]
         return sigma, (current - ratio * x) / (1 - ratio)
 
@@ -86,3 +94,18 @@ class Distillation:
         safe = torch.where(after > 0, after, sigma)  # the last step's second call is unused
         second = (euler - self._denoise(euler, safe, project, conditioning)) / safe[:, None, None]
         return torch.where(then > 0, x + (then - now) * (slope + second) / 2, euler)
+
+    def _dpmpp_2m(self, x, sigma, middle, end, project, conditioning) -> torch.Tensor:
+        """Two DPM-Solver++(2M) steps ``sigma -> middle -> end`` per item, as
+        :func:`restore.diffusion.sampling.sample_dpmpp_2m` takes them from ``x`` with no
+        history: the first is DPM-Solver++(1S) (= Euler), the second extrapolates the clean
+        estimate from both calls' (Lu et al. 2022, Alg. 2); a step to 0 ends on the estimate."""
+        first = self._denoise(x, sigma, project, conditioning)
+        now, mid = sigma[:, None, None], middle[:, None, None]
+        x_mid = first + (mid / now) * (x - first)
+        second = self._denoise(x_mid, middle, project, conditioning)
+        safe_end = torch.where(end > 0, end, middle / 2)[:, None, None]  # unused where end == 0
+        r = torch.log(now / mid) / torch.log(mid / safe_end)  # previous step / this step (lambda)
+        estimate = (1 + 1 / (2 * r)) * second - (1 / (2 * r)) * first
+        x_end = (safe_end / mid) * x_mid + (1 - safe_end / mid) * estimate
+        return torch.where(end[:, None, None] > 0, x_end, second)

@@ -37,7 +37,7 @@ class _Nonlinear(torch.nn.Module):
         return torch.tanh(3 * x) * (1 + c_noise[:, None, None]) + conditioning["degraded"]
 
 
-@pytest.mark.parametrize("sampler", ["euler", "heun"])
+@pytest.mark.parametrize("sampler", ["euler", "heun", "dpmpp_2m"])
 def test_one_student_step_to_the_target_lands_where_two_teacher_steps_land(sampler):
     teacher = Denoiser(_Nonlinear(), DiffusionConfig())
     distillation = Distillation(teacher, student_steps=4, teacher_sampler=sampler)
