@@ -151,6 +151,8 @@ class TrainConfig:
     distill_steps: int = 0  # > 0: progressive distillation into this many steps (docs/model.md)
     teacher: str = ""  # the model file a distillation run learns from
     teacher_sampler: str = "euler"  # "euler", "heun" or "dpmpp_2m" (restore/training/distill.py)
+    teacher_sigma_min: bool = False  # the teacher's last steps end at sigma_min, then denoise
+    spectral_weight: float = 0.0  # log-magnitude STFT term added to the loss (docs/model.md)
     log_every: int = 50  # steps between log lines
     val_every: int = 1000  # steps between validation passes
     ckpt_every: int = 1000  # steps between checkpoints (also the data-stream segment length)

@@ -1,7 +1,7 @@
 """Inpainting: fill gaps (dropouts) from the audio around them.
 
 Only windows around the gaps are processed, so the cost grows with the number of gaps, not with
-the file's length. A window is the gap plus ``CONTEXT_SECONDS`` of real audio on each side, taken
+the file's length. A window is the gap plus real audio on each side (:func:`context_seconds`), taken
 at the file's own rate and resampled to the model's 48 kHz (and back) on its own; the untouched
 audio is never resampled. Every other gap inside a window is masked as unknown too, so no window
 is conditioned on broken samples. The result replaces the gap plus ``MARGIN_SECONDS`` on each
@@ -40,7 +40,12 @@ from restore.tasks.sampler import Sampler, SamplingOptions, check_method
 from restore.tasks.source import Sink, Source
 from restore.tasks.stereo import channel_matrices, from_components, silent_channels, to_components
 
-CONTEXT_SECONDS = 0.5  # real audio on each side of a gap that conditions the fill
+# real audio on each side of a gap that conditions the fill: CONTEXT_SECONDS for gaps shorter
+# than LONG_GAP_SECONDS, LONG_GAP_CONTEXT_SECONDS for longer ones (measured on the valid split:
+# docs/results.md, "Inpainting context")
+CONTEXT_SECONDS = 0.25
+LONG_GAP_SECONDS = 0.4
+LONG_GAP_CONTEXT_SECONDS = 1.0
 MARGIN_SECONDS = 0.002  # crossfade between original and fill on each side of a gap
 MAX_GAP_SECONDS = 2.0  # longer gaps are refused (not chained)
 MASK_PAD = 8  # model-rate samples added to each side of a gap's mask (resampling smear)
@@ -70,12 +75,17 @@ def margin_frames(sample_rate: int) -> int:
     return max(1, math.ceil(MARGIN_SECONDS * sample_rate))
 
 
+def context_seconds(gap_seconds: float) -> float:
+    """Real audio on each side of a gap of ``gap_seconds`` in its window."""
+    return LONG_GAP_CONTEXT_SECONDS if gap_seconds >= LONG_GAP_SECONDS else CONTEXT_SECONDS
+
+
 def plan_windows(gaps: Sequence[tuple[int, int]], sample_rate: int, frames: int,
                  path: Path | None = None) -> list[GapWindow]:
     """One window per gap (frame ranges, sorted, not overlapping), centred on the gap."""
-    context = math.ceil(CONTEXT_SECONDS * sample_rate)
     windows = []
     for first, last in gaps:
+        context = math.ceil(context_seconds((last - first) / sample_rate) * sample_rate)
         # one frame more is outward rounding of a gap that starts and ends between frames
         if last - first > round(MAX_GAP_SECONDS * sample_rate) + 1:
             raise RestoreError(path, f"gap {first / sample_rate:.3f}-{last / sample_rate:.3f} s "

@@ -28,11 +28,14 @@ class Distillation:
     the first's clean estimate (the product's default sampler, for a first stage whose teacher
     is best sampled that way: docs/model.md, "Distillation").
     ``compile``: the targets' teacher calls go through ``torch.compile`` (``teacher`` itself
-    stays as given: validation samples it).
+    stays as given: validation samples it). ``final_sigma_min``: the teacher's grid ends at
+    ``sigma_min`` and a last denoise there instead of stepping to 0 (as the Karras grid the
+    product samples on does), and the student's last step learns all three calls' result;
+    the student keeps its plain nested grid of ``student_steps`` calls.
     """
 
     def __init__(self, teacher: Denoiser, student_steps: int, teacher_sampler: str = "euler",
-                 compile: bool = False) -> None:
+                 compile: bool = False, final_sigma_min: bool = False) -> None:
         if student_steps < 1:
             raise ValueError("student_steps must be >= 1")
         if teacher_sampler not in TEACHER_SAMPLERS:
@@ -47,6 +50,16 @@ class Distillation:
         self.heun = teacher_sampler == "heun"
         self.grid = get_sigmas_nested(2 * student_steps, config.sigma_min, config.sigma_max,
                                       config.rho)
+        self.final_sigma_min = bool(final_sigma_min)
+        self.sigma_min = float(config.sigma_min)
+
+    @property
+    def teacher_grid(self) -> torch.Tensor:
+        """The noise levels the teacher samples on: ``grid``, or with ``final_sigma_min``
+        ``grid`` with ``sigma_min`` before its final 0."""
+        if not self.final_sigma_min:
+            return self.grid
+        return torch.cat([self.grid[:-1], self.grid.new_tensor([self.sigma_min, 0.0])])
 
     def to(self, device: torch.device) -> Distillation:
         self.teacher.to(device)
@@ -70,12 +83,17 @@ class Distillation:
                              device=generator.device).to(clean.device)
         sigma, middle, end = (self.grid[2 * step + k] for k in range(3))
         x = clean + noise * sigma[:, None, None]
+        # the teacher's own end of this step: sigma_min instead of 0 with final_sigma_min
+        stop = torch.where(end > 0, end, self.sigma_min) if self.final_sigma_min else end
         if self.sampler == "dpmpp_2m":
-            current = self._dpmpp_2m(x, sigma, middle, end, project, conditioning)
+            current = self._dpmpp_2m(x, sigma, middle, stop, project, conditioning)
         else:
             current = x
-            for now, after in ((sigma, middle), (middle, end)):
+            for now, after in ((sigma, middle), (middle, stop)):
                 current = self._step(current, now, after, project, conditioning)
+        if self.final_sigma_min:  # the denoise at sigma_min (a call for every item: one graph)
+            last = self._denoise(current, stop, project, conditioning)
+            current = torch.where(end[:, None, None] > 0, current, last)
         ratio = (end / sigma)[:, None, None]
         return sigma, (current - ratio * x) / (1 - ratio)
 

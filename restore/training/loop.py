@@ -66,13 +66,15 @@ class TrainOptions:
 class _Objective(nn.Module):
     """The loss as a module, so that DistributedDataParallel sees the forward pass."""
 
-    def __init__(self, denoiser: Denoiser) -> None:
+    def __init__(self, denoiser: Denoiser, spectral_weight: float = 0.0) -> None:
         super().__init__()
         self.denoiser = denoiser
+        self.spectral_weight = spectral_weight
 
     def forward(self, clean, noise, sigma, project, fraction, target=None, **conditioning):
         return self.denoiser.loss(clean, noise, sigma, project=project,
-                                  unknown_fraction=fraction, target=target, **conditioning)
+                                  unknown_fraction=fraction, target=target,
+                                  spectral_weight=self.spectral_weight, **conditioning)
 
 
 def lr_factor(step: int, warmup: int, total: int, floor: float) -> float:
@@ -136,7 +138,7 @@ class Trainer:
         self.denoiser = Denoiser(network, self.run_config.diffusion)
         self.distillation = self._make_distillation() if config.distill_steps else None
         self.teacher_samples: torch.Tensor | None = None  # see _teacher_samples
-        objective = _Objective(self.denoiser)
+        objective = _Objective(self.denoiser, config.spectral_weight)
         if self.processes.world > 1:
             ids = [self.device.index] if self.use_cuda else None
             objective = DistributedDataParallel(objective, device_ids=ids)
@@ -169,7 +171,8 @@ class Trainer:
         if loaded.config.num_tasks < self.run_config.model.num_tasks:
             raise RestoreError(config.teacher, "the teacher knows fewer tasks than the student")
         return Distillation(loaded.denoiser, config.distill_steps, config.teacher_sampler,
-                            compile=config.compile and self.use_cuda).to(self.device)
+                            compile=config.compile and self.use_cuda,
+                            final_sigma_min=config.teacher_sigma_min).to(self.device)
 
     def _make_validator(self) -> Validator:
         config = self.train_config
@@ -340,7 +343,8 @@ class Trainer:
             return None
         if self.teacher_samples is None:
             self.teacher_samples = self.validator.samples(
-                self.distillation.teacher, self.distillation.sampler, sigmas=self.distillation.grid)
+                self.distillation.teacher, self.distillation.sampler,
+                sigmas=self.distillation.teacher_grid)
         return self.teacher_samples
 
     def checkpoint(self) -> None:

@@ -12,6 +12,7 @@ from restore.checkpoint import random_model
 from restore.config import TASK_ID, DiffusionConfig
 from restore.diffusion import Denoiser, generate, get_sigmas_karras, sample_heun
 from restore.diffusion.conditioning import known_data_projection, level_scale
+from restore.diffusion.denoiser import log_magnitude_distance
 from restore.dsp import crossover, lowpass
 
 
@@ -57,6 +58,27 @@ def test_loss_of_gaussian_optimum_is_its_unit_target_variance() -> None:
     loss = denoiser.loss(clean, noise, sigma)
     # optimal denoiser's error variance is sigma^2 sd^2 / (sigma^2 + sd^2); times lambda = 1
     torch.testing.assert_close(loss, torch.ones(4), rtol=0.03, atol=0.0)
+
+
+def test_the_spectral_term_sees_a_missing_quiet_treble_that_the_mse_hardly_sees() -> None:
+    generator = torch.Generator().manual_seed(4)
+    time = torch.arange(16_384) / 48_000
+    bass = (0.5 * torch.sin(2 * math.pi * 220 * time)
+            + 0.3 * torch.sin(2 * math.pi * 470 * time)).expand(2, 1, -1)  # loud low band
+    treble = torch.randn(2, 1, 16_384, generator=generator) * 1e-3  # quiet, broadband
+    target = bass + treble
+    assert log_magnitude_distance(target, target).abs().max().item() == 0.0
+    # the treble's loss is a 1e-6 squared error but a large log-magnitude error
+    dull = log_magnitude_distance(bass, target)
+    assert (dull > 0.5).all()
+    assert (dull > 50 * log_magnitude_distance(target * 0.98, target)).all()
+    denoiser = Denoiser(ZeroNetwork(), DiffusionConfig())
+    noise = torch.randn(2, 1, 16_384, generator=generator)
+    sigma = torch.tensor([0.1, 1.0])
+    plain = denoiser.loss(target, noise, sigma, target=bass)
+    both = denoiser.loss(target, noise, sigma, target=bass, spectral_weight=0.1)
+    denoised = denoiser(target + noise * sigma[:, None, None], sigma)
+    torch.testing.assert_close(both, plain + 0.1 * log_magnitude_distance(denoised, bass))
 
 
 def test_level_scale_uses_known_samples_and_floors_silence() -> None:

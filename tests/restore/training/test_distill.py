@@ -37,12 +37,15 @@ class _Nonlinear(torch.nn.Module):
         return torch.tanh(3 * x) * (1 + c_noise[:, None, None]) + conditioning["degraded"]
 
 
+@pytest.mark.parametrize("final_sigma_min", [False, True])
 @pytest.mark.parametrize("sampler", ["euler", "heun", "dpmpp_2m"])
-def test_one_student_step_to_the_target_lands_where_two_teacher_steps_land(sampler):
+def test_one_student_step_to_the_target_lands_where_two_teacher_steps_land(sampler,
+                                                                          final_sigma_min):
     teacher = Denoiser(_Nonlinear(), DiffusionConfig())
-    distillation = Distillation(teacher, student_steps=4, teacher_sampler=sampler)
-    clean = torch.randn(8, 1, 64, generator=torch.Generator().manual_seed(0))
-    noise = torch.randn(8, 1, 64, generator=torch.Generator().manual_seed(1))
+    distillation = Distillation(teacher, student_steps=4, teacher_sampler=sampler,
+                                final_sigma_min=final_sigma_min)
+    clean = torch.randn(16, 1, 64, generator=torch.Generator().manual_seed(0))
+    noise = torch.randn(16, 1, 64, generator=torch.Generator().manual_seed(1))
     degraded = 0.1 * clean
     known = torch.zeros(1, 1, 64)
     known[..., :16] = 1
@@ -51,17 +54,24 @@ def test_one_student_step_to_the_target_lands_where_two_teacher_steps_land(sampl
         return estimate * (1 - known) + 0.1 * known
     sigma, target = distillation.targets(clean, noise, torch.Generator().manual_seed(2), project,
                                          {"degraded": degraded})
-    grid = distillation.grid.tolist()
+    grid, teacher_grid = distillation.grid.tolist(), distillation.teacher_grid.tolist()
     assert {grid.index(value) % 2 for value in sigma.tolist()} == {0}  # student levels only
-    for item in range(8):
+    assert 0.0 in [grid[grid.index(value) + 2] for value in sigma.tolist()]  # a last step drawn
+    for item in range(16):
         start = grid.index(sigma[item].item())
-        x = clean[item:item + 1] + noise[item:item + 1] * sigma[item]
-        two_steps = SAMPLERS[sampler](teacher, x, torch.tensor(grid[start:start + 3]),
-                                 extra_args={"degraded": degraded[item:item + 1]}, project=project)
         end = grid[start + 2]
+        # the teacher's own levels: with final_sigma_min a last step ends on sigma_min and a
+        # denoise there (three calls), as the teacher samples on its grid
+        levels = teacher_grid[start:start + (4 if end == 0 and final_sigma_min else 3)]
+        x = clean[item:item + 1] + noise[item:item + 1] * sigma[item]
+        teacher_steps = SAMPLERS[sampler](teacher, x, torch.tensor(levels),
+                                          extra_args={"degraded": degraded[item:item + 1]},
+                                          project=project)
         one_step = target[item] + end / grid[start] * (x[0] - target[item])
         # the sampler projects its last result once more
-        assert torch.allclose(project(one_step), two_steps[0], atol=1e-5)
+        assert torch.allclose(project(one_step), teacher_steps[0], atol=1e-5)
+    if final_sigma_min:
+        assert teacher_grid[-2:] == [pytest.approx(0.002), 0.0] and teacher_grid[:-2] == grid[:-1]
 
 
 def test_the_loss_trains_towards_the_given_target_under_a_projection():
