@@ -101,9 +101,11 @@ def run(model_spec, corpus, out_dir, quick, steps, clips, seed, device, via, tas
 @click.option("--batch-size", "batch_sizes", default="",
               help="Comma-separated windows per batch (default: the device's, 4 CPU / 32 CUDA).")
 @click.option("--compile", "compile_mode", type=click.Choice(["off", "on", "both"]),
-              default="off", show_default=True, help="torch.compile the network (CUDA only).")
+              default="off", show_default=True,
+              help="torch.compile the network (CUDA, or a CPU with a C++ compiler).")
 @click.option("--warmup/--no-warmup", default=None,
-              help="Untimed warm-up runs before each setting (default: on CUDA only).")
+              help="Untimed warm-up runs before each setting (default: on CUDA and for compiled "
+                   "settings).")
 def bench(model_spec, out_dir, device, steps, minutes, tasks, quick, precisions, batch_sizes,
           compile_mode, warmup) -> None:
     """x real time, peak RSS / GPU memory and FLOPs per audio second, per task, steps, length,

@@ -10,9 +10,10 @@ synthetic programme material, so chunking, batching and I/O-free overheads are a
 
 Each case can be run at several network precisions (``fp32`` / ``bf16``, ``auto`` = bf16 where
 the hardware has it), batch sizes (windows per batch; None = the device's default) and with or
-without ``torch.compile``. On CUDA every such setting is warmed up first on two short inputs (CUDA
-context, cuDNN, compilation for a fixed and then a symbolic batch size); the warm-up's wall time
-is reported as ``warmup_seconds`` and not counted in x real time.
+without ``torch.compile`` (CUDA, or a CPU with a C++ compiler). On CUDA, and for a compiled
+setting on a CPU, every setting is warmed up first on two short inputs (CUDA context, cuDNN,
+compilation for a fixed and then a symbolic batch size); the warm-up's wall time is reported as
+``warmup_seconds`` and not counted in x real time.
 
 FLOPs per second of audio come from ``torch.utils.flop_counter.FlopCounterMode`` around one
 ``generate`` call on 1 s of audio at each step count; the hardware peak is a measured dense
@@ -39,7 +40,7 @@ from evaluation.repair_cases import add_clicks
 from evaluation.synthetic import tiled
 from restore.config import MODEL_RATE, TASK_ID
 from restore.diffusion import generate
-from restore.diffusion.precision import resolved_name
+from restore.diffusion.precision import compile_supported, resolved_name
 from restore.tasks.sampler import resolve_batch_size
 
 TASKS = ("upsample", "inpaint", "transition", "declick")
@@ -57,7 +58,7 @@ class Setting:
 
     precision: str = "fp32"  # "fp32", "bf16" or "auto" (restore.diffusion.precision)
     batch_size: int | None = None  # windows per batch; None = the device's default
-    compile: bool = False  # torch.compile the network (CUDA only)
+    compile: bool = False  # torch.compile the network (where compile_supported)
 
     def options(self) -> dict[str, Any]:
         """Keyword arguments of the public API."""
@@ -68,7 +69,7 @@ class Setting:
         """What actually ran: ``precision`` fp32/bf16, the batch size, compiled or not."""
         return {"precision": resolved_name(self.precision, torch.device(device)),
                 "batch_size": resolve_batch_size(self.batch_size, device),
-                "compile": self.compile and device.startswith("cuda")}
+                "compile": self.compile and compile_supported(torch.device(device))}
 
 
 def settings(precisions: Sequence[str] = ("fp32",), batch_sizes: Sequence[int | None] = (None,),
@@ -187,11 +188,13 @@ def run_bench(
     callback: Callable[[dict], None] | None = None,
 ) -> dict[str, Any]:
     """Every (task, steps, setting, length) once, plus FLOPs per audio second and the device's
-    peak. ``warmup`` (default: on CUDA) runs :func:`warm_up` before each setting's rows."""
-    warmup = device.startswith("cuda") if warmup is None else warmup
+    peak. ``warmup`` (default: on CUDA, and for compiled settings) runs :func:`warm_up` before
+    each setting's rows."""
     rows = []
     for task, count, setting in itertools.product(tasks, steps, setting_list):
-        warmup_seconds = warm_up(task, model, count, device, setting) if warmup else 0.0
+        warm = (device.startswith("cuda") or setting.resolved(device)["compile"]
+                if warmup is None else warmup)
+        warmup_seconds = warm_up(task, model, count, device, setting) if warm else 0.0
         for seconds in lengths_seconds:
             rows.append({**time_task(task, seconds, model, count, device, setting),
                          "warmup_seconds": warmup_seconds})

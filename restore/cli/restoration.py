@@ -81,8 +81,9 @@ def model_options(function: Callable) -> Callable:
                           "docs/performance.md, 'bf16 on CPUs'); auto = bf16 on CUDA and on CPUs "
                           "with native bf16 (AVX512-BF16/AMX), else fp32."),
         click.option("--compile", "compile_network", is_flag=True,
-                     help="torch.compile the network on CUDA: faster on long inputs, the first "
-                          "batch waits for compilation (ignored on a CPU)."),
+                     help="torch.compile the network: faster on long inputs, the first batch "
+                          "waits for compilation (about a minute on a CPU, which needs a C++ "
+                          "compiler such as g++; ignored without one). docs/performance.md."),
         click.option("--skip-existing", is_flag=True,
                      help="Skip inputs whose output and its sidecar both exist (resume a "
                           "batch)."),

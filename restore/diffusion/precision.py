@@ -3,12 +3,15 @@
 Only the network's forward pass changes: it runs under ``torch.autocast`` (bf16) and its output
 is cast back to float32, so the EDM preconditioning, the sampler's ODE updates and the
 known-data projection all stay in float32 (known samples come back exact). Optionally the
-network is wrapped in ``torch.compile`` on CUDA; compiled networks are cached per denoiser,
+network is wrapped in ``torch.compile`` (on CUDA, and on a CPU where a C++ compiler is
+installed, which TorchInductor's CPU code needs); compiled networks are cached per denoiser,
 because compiling costs tens of seconds and every file or variant makes a fresh sampler.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import weakref
 
 import torch
@@ -25,6 +28,17 @@ _COMPILED: weakref.WeakKeyDictionary[Denoiser, nn.Module] = weakref.WeakKeyDicti
 def check_precision(precision: str) -> None:
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+
+
+def compile_supported(device: torch.device) -> bool:
+    """Whether ``torch.compile`` can run the network on ``device``: CUDA, or a CPU with a C++
+    compiler (``$CXX``, ``g++``, ``c++`` or ``clang++`` on the path) for TorchInductor."""
+    if device.type == "cuda":
+        return True
+    if device.type != "cpu":
+        return False
+    names = [os.environ.get("CXX", ""), "g++", "c++", "clang++"]
+    return any(name and shutil.which(name) for name in names)
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
@@ -89,12 +103,12 @@ def inference_denoiser(denoiser: Denoiser, precision: str = "fp32",
 
     ``precision``: ``"fp32"`` (no autocast of its own: a caller's autocast still applies),
     ``"bf16"`` or ``"auto"`` (bf16 where :func:`native_bf16`, else fp32). ``compile`` wraps the
-    network in ``torch.compile`` on CUDA (ignored on other devices). Returns ``denoiser`` itself
-    when nothing changes.
+    network in ``torch.compile`` where :func:`compile_supported` (ignored elsewhere). Returns
+    ``denoiser`` itself when nothing changes.
     """
     device = next(denoiser.parameters()).device
     dtype = resolve_precision(precision, device)
-    use_compile = bool(compile) and device.type == "cuda"
+    use_compile = bool(compile) and compile_supported(device)
     if dtype is None and not use_compile:
         return denoiser
     network = compiled_network(denoiser) if use_compile else denoiser.network

@@ -85,7 +85,7 @@ class SamplingOptions:
     seed: int = 0  # variant v of a task uses seed + v
     device: str | torch.device = "auto"  # auto: CUDA when available
     precision: str = "fp32"  # network forward: fp32, bf16, or "auto" (bf16 where native)
-    compile: bool = False  # torch.compile the network (CUDA only; compiles once per model)
+    compile: bool = False  # torch.compile the network (CUDA; a CPU with a C++ compiler)
     batch_size: int | None = None  # windows sampled together (None: the device's default)
 
     def __post_init__(self) -> None:

@@ -3,6 +3,7 @@ import math
 import pytest
 
 from evaluation import bench
+from restore.diffusion import precision
 from restore.checkpoint import random_model
 
 
@@ -48,8 +49,11 @@ def test_settings_are_every_combination_and_rows_say_what_ran(monkeypatch):
     assert len(bench.settings(("fp32", "bf16"), (2, None), (False, True))) == 8
     assert bench.Setting().resolved("cpu") == {"precision": "fp32", "batch_size": 4,
                                                "compile": False}
+    # a CPU without a C++ compiler: compile is ignored, and the row says so
+    monkeypatch.setattr(bench, "compile_supported", lambda device: False)
+    monkeypatch.setattr(precision, "compile_supported", lambda device: False)
     row = bench.time_task("inpaint", 0.5, random_model(), 1, "cpu",
-                          bench.Setting("bf16", 1, compile=True))  # compile: ignored on a CPU
+                          bench.Setting("bf16", 1, compile=True))
     assert (row["precision"], row["batch_size"], row["compile"]) == ("bf16", 1, False)
     assert row["x_realtime"] > 0
     # the loop, with the measurements faked: one warm-up per setting, every setting's rows
@@ -72,3 +76,10 @@ def test_settings_are_every_combination_and_rows_say_what_ran(monkeypatch):
     assert table[header].endswith("| precision | batch | compiled | warm-up s |")
     assert table[header + 2].endswith("| fp32 | 2 | no | 1.5 |")
     assert table[header + 2].count("|") == table[header].count("|")
+    # by default a CPU warms up only the settings that compile (where a compiler exists)
+    monkeypatch.setattr(bench, "compile_supported", lambda device: True)
+    warmed.clear()
+    both = bench.settings(("fp32",), (2,), (False, True))
+    bench.run_bench(None, device="cpu", steps=(1,), lengths_seconds=(0.5,), tasks=("inpaint",),
+                    setting_list=both)
+    assert warmed == [both[1]] and both[1].compile

@@ -14,8 +14,10 @@ from restore.checkpoint import random_model
 from restore.cli import cli
 from restore.config import TASK_ID, ModelConfig
 from restore.diffusion import generate
+from restore.diffusion import precision
 from restore.diffusion.precision import (
     AutocastNetwork,
+    compile_supported,
     inference_denoiser,
     native_bf16,
     resolve_precision,
@@ -53,11 +55,26 @@ def test_precision_resolves_per_device_and_rejects_unknown_names():
         restore.upsample(np.zeros((1, 800), np.float32), 8000, precision="fp16", device="cpu")
 
 
-def test_cpu_defaults_leave_the_denoiser_untouched():
-    """fp32 on a CPU, and compile (CUDA only), change nothing: the same module runs."""
+def test_cpu_defaults_leave_the_denoiser_untouched(monkeypatch):
+    """fp32 on a CPU changes nothing, nor does compile where no C++ compiler is installed."""
     denoiser = random_model().denoiser
     assert inference_denoiser(denoiser, "fp32") is denoiser
+    monkeypatch.setattr(precision.shutil, "which", lambda name: None)
+    assert not compile_supported(torch.device("cpu"))
     assert inference_denoiser(denoiser, "fp32", compile=True) is denoiser
+
+
+@pytest.mark.skipif(not compile_supported(torch.device("cpu")), reason="no C++ compiler")
+def test_compiled_network_on_a_cpu_gives_the_plain_result():
+    model = random_model()
+    compiled = inference_denoiser(model.denoiser, "fp32", compile=True)
+    assert compiled is not model.denoiser
+    assert inference_denoiser(model.denoiser, "fp32", compile=True).network is compiled.network
+    inputs, x = conditioning(2, 4096), torch.randn(2, 1, 4096)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x, torch.tensor([0.5, 2.0]), **inputs),
+                                   model.denoiser(x, torch.tensor([0.5, 2.0]), **inputs),
+                                   rtol=1e-4, atol=1e-5)
 
 
 # oneDNN in torch 2.14 on AVX512-BF16/AMX CPUs computes a bf16 strided Conv1d with 8 or 12
