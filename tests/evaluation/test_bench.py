@@ -3,8 +3,8 @@ import math
 import pytest
 
 from evaluation import bench
-from restore.diffusion import precision
 from restore.checkpoint import random_model
+from restore.diffusion import precision
 
 
 def test_dropouts_are_evenly_spread_and_inside_the_input():

@@ -13,8 +13,7 @@ import restore
 from restore.checkpoint import random_model
 from restore.cli import cli
 from restore.config import TASK_ID, ModelConfig
-from restore.diffusion import generate
-from restore.diffusion import precision
+from restore.diffusion import generate, precision
 from restore.diffusion.precision import (
     AutocastNetwork,
     compile_supported,
