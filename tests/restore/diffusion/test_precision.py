@@ -10,10 +10,11 @@ import torch
 from click.testing import CliRunner
 
 import restore
+import restore.diffusion.precision as precision_module
 from restore.checkpoint import random_model
 from restore.cli import cli
 from restore.config import TASK_ID, ModelConfig
-from restore.diffusion import generate, precision
+from restore.diffusion import generate
 from restore.diffusion.precision import (
     AutocastNetwork,
     compile_supported,
@@ -58,7 +59,7 @@ def test_cpu_defaults_leave_the_denoiser_untouched(monkeypatch):
     """fp32 on a CPU changes nothing, nor does compile where no C++ compiler is installed."""
     denoiser = random_model().denoiser
     assert inference_denoiser(denoiser, "fp32") is denoiser
-    monkeypatch.setattr(precision.shutil, "which", lambda name: None)
+    monkeypatch.setattr(precision_module.shutil, "which", lambda name: None)
     assert not compile_supported(torch.device("cpu"))
     assert inference_denoiser(denoiser, "fp32", compile=True) is denoiser
 
