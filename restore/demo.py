@@ -2,7 +2,9 @@
 
 The example (``restore/examples/damaged.wav``, 5 s of synthesised music at 22.05 kHz) has three
 dropouts and a 5 kHz bandwidth. The demo fills the dropouts (``restore inpaint --detect``), then
-extends the bandwidth to 48 kHz (``restore upsample``), and says where the output is. With the
+extends the bandwidth to 48 kHz (``restore upsample --cutoff 5000``: the band the example was
+made with; left to the estimate, its quiet music just below 5 kHz reads as a faint codec-like
+edge, which keeps the band as it is), and says where the output is. With the
 shipped default model (``restore/models/default.safetensors``) it uses the diffusion model;
 without one it falls back to the classical methods (AR interpolation, sinc resampling) and says
 so, since those cannot restore the missing band.
@@ -20,6 +22,7 @@ from restore.checkpoint import default_model_path
 from restore.cli import cli
 
 OUTPUT_FOLDER = Path("demo_out")
+EXAMPLE_BAND_HZ = 5000.0  # restore/examples/make_example.py's CUTOFF_HZ
 
 
 def example_path() -> Path:
@@ -38,7 +41,8 @@ def commands(example: Path, folder: Path, method: str) -> list[list[str]]:
         ["info", str(example)],
         ["inpaint", str(example), "--detect", "-o", str(filled), "--mark-labels",
          str(folder / "example_generated.txt"), *common],
-        ["upsample", str(filled), "--rate", "48000", "-o", str(restored), *common],
+        ["upsample", str(filled), "--rate", "48000", "--cutoff", f"{EXAMPLE_BAND_HZ:g}", "-o",
+         str(restored), *common],
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import soundfile as sf
@@ -34,3 +35,12 @@ def test_demo_restores_the_example(tmp_path, capsys):
     labels = (tmp_path / "demo_out" / "example_generated.txt").read_text().splitlines()
     assert len(labels) == 3 and all("generated: inpaint" in line for line in labels)
     assert Path(f"{restored}.restore.json").is_file()
+
+
+def test_the_demo_with_the_shipped_model_generates_the_missing_band(tmp_path):
+    assert demo.has_default_model()
+    assert demo.main(tmp_path / "demo_out") == 0
+    sidecar = json.loads((tmp_path / "demo_out" / "example_restored.wav.restore.json").read_text())
+    regions = sidecar["generated_regions"]
+    assert regions and all(region["task"] == "bandwidth" for region in regions)
+    assert sum(region["end"] - region["start"] for region in regions) > 4.0  # of 5 s
