@@ -304,10 +304,14 @@ def upsample(ctx: click.Context, inputs, rate, cutoff, recursive, shard, **optio
     job = Job(ctx, "restore upsample", {**_parameters(options), "rate": rate, "cutoff": cutoff})
 
     def process(item: InputItem, output: Path, several: bool) -> None:
+        notes: list[str] = []
         job.produce([item.path], [output], labels_for(options["mark_labels"], item, several),
                     lambda sinks, progress: extend_bandwidth(
                         FileSource(item.path), sinks[0], rate, cutoff_hz=cutoff,
-                        method=job.method, options=job.options(), callback=progress))
+                        method=job.method, options=job.options(), callback=progress,
+                        notes=notes))
+        for note in notes if not job.quiet else ():
+            click.echo(f"restore: note: {item.path}: {note}", err=True)
 
     job.run_each(ctx, inputs, recursive, shard, options["output"], "_upsampled", process)
 

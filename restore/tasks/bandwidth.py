@@ -85,6 +85,14 @@ class BandPlan:
     generate: bool
 
 
+def faint_edge(in_rate: int, edge_hz: float, edge_level_dbfs: float | None) -> bool:
+    """Whether a band edge at ``edge_hz`` is codec-like with only faint content below it
+    (``GENERATE_MIN_EDGE_DBFS``): such an input keeps its band, nothing is generated."""
+    bar = GENERATE_MIN_EDGE_DBFS[0 if edge_hz < LOW_EDGE_SHARE * in_rate / 2 else 1]
+    return (edge_hz < KEEP_NYQUIST_SHARE * in_rate / 2 and edge_level_dbfs is not None
+            and edge_level_dbfs < bar)
+
+
 def band_plan(in_rate: int, out_rate: int, edge_hz: float | None,
               edge_level_dbfs: float | None = None) -> BandPlan:
     """The band plan for an input whose content ends at ``edge_hz`` (None or the input's
@@ -100,10 +108,7 @@ def band_plan(in_rate: int, out_rate: int, edge_hz: float | None,
     edge = in_rate / 2 if edge_hz is None else min(float(edge_hz), in_rate / 2)
     full = edge >= FULL_BAND_FRACTION * in_rate / 2
     top = FULL_BAND_FRACTION * min(out_rate, MODEL_RATE) / 2
-    bar = GENERATE_MIN_EDGE_DBFS[0 if edge < LOW_EDGE_SHARE * in_rate / 2 else 1]
-    faint = (edge < KEEP_NYQUIST_SHARE * in_rate / 2 and edge_level_dbfs is not None
-             and edge_level_dbfs < bar)
-    if (full and in_rate >= out_rate) or faint:
+    if (full and in_rate >= out_rate) or faint_edge(in_rate, edge, edge_level_dbfs):
         return BandPlan(nyquist, nyquist, dsp.DEFAULT_TRANSITION_HZ, False)
     keep = min(edge, nyquist) if in_rate == out_rate else min(edge, KEEP_NYQUIST_SHARE * nyquist)
     transition = min(dsp.DEFAULT_TRANSITION_HZ, TRANSITION_NYQUIST_SHARE * nyquist)
@@ -269,12 +274,14 @@ def generated_spans(survey: InputSurvey, out_rate: int) -> list[tuple[float, flo
 def extend_bandwidth(source: Source, sink: Sink, rate: int, *, cutoff_hz: float | None,
                      method: str, options: SamplingOptions,
                      callback: Callable[[dict], None] | None = None,
-                     geometry: WindowGeometry = WindowGeometry()
+                     geometry: WindowGeometry = WindowGeometry(),
+                     notes: list[str] | None = None,
                      ) -> tuple[list[Region], dict | None]:
     """Bandwidth-extend ``source`` to ``rate`` into ``sink``, streaming.
 
     ``cutoff_hz``: the input's effective bandwidth (None: estimated, :mod:`restore.cutoff`).
-    ``geometry``: the windows (default: the shipped sizes).
+    ``geometry``: the windows (default: the shipped sizes). ``notes``: a list that gets a line
+    for people when the estimate's band is kept for a faint edge (:func:`faint_edge`).
     Returns the generated regions and the sidecar's ``level`` entry (None: nothing limited).
     """
     survey, estimate = survey_input(source.blocks(), source.sample_rate, source.channels,
@@ -282,6 +289,12 @@ def extend_bandwidth(source: Source, sink: Sink, rate: int, *, cutoff_hz: float 
     band = band_plan(source.sample_rate, rate,
                      estimate.cutoff_hz if cutoff_hz is None else cutoff_hz,
                      None if cutoff_hz is not None else estimate.edge_level_dbfs)
+    if (notes is not None and cutoff_hz is None and rate > source.sample_rate
+            and faint_edge(source.sample_rate, estimate.cutoff_hz, estimate.edge_level_dbfs)):
+        notes.append(f"nothing generated: the band ends at {estimate.cutoff_hz / 1000:.1f} kHz "
+                     f"with only faint content below the edge ({estimate.edge_level_dbfs:.0f} "
+                     "dBFS), as in a lossy decode, where the model did not measure better; "
+                     "--cutoff HZ generates above a band you know")
     method = task_method(method, "bandwidth")
     if not band.generate:
         method = "classical"  # nothing is missing: the input is only resampled

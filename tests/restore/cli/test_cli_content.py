@@ -19,7 +19,7 @@ import torch
 from click.testing import CliRunner
 from scipy import signal
 
-from restore import dsp
+from restore import demo, dsp
 from restore.cli import cli
 from restore.tasks.guard import CEILING
 from tests.helpers import tiny_model_file
@@ -240,3 +240,23 @@ def test_match_loudness_measures_b_as_played_and_never_clips(tmp_path, model_arg
     assert np.mean(np.abs(capped) >= 0.999) == 0.0
     level = sidecar(tmp_path / "capped.wav")["level"]
     assert level["b_gain_db"] < level["loudness_match_db"]
+
+
+def test_a_faint_band_edge_keeps_the_band_and_says_why(tmp_path):
+    # the demo's example 20 dB down: its content just below the 5 kHz edge is then fainter than
+    # GENERATE_MIN_EDGE_DBFS, as in a quiet lossy decode, so nothing is generated
+    audio, rate = sf.read(str(demo.example_path()), dtype="float32")
+    quiet, out = tmp_path / "quiet.wav", tmp_path / "out.wav"
+    sf.write(str(quiet), audio * 0.1, rate, subtype="FLOAT")
+    result = CliRunner().invoke(cli, ["upsample", str(quiet), "--rate", "48000", "-o", str(out)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    note = f"restore: note: {quiet}: nothing generated: the band ends at "
+    assert result.stderr.startswith(note)
+    assert 4.8 <= float(result.stderr[len(note):].split(" kHz")[0]) <= 5.3
+    assert "--cutoff HZ" in result.stderr and sidecar(out)["generated_regions"] == []
+    # a band given by hand is generated above, and needs no note
+    result = CliRunner().invoke(cli, ["upsample", str(quiet), "--rate", "48000", "-o", str(out),
+                                      "--cutoff", "5000", "--overwrite", "--method", "classical"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0 and "note" not in result.stderr
