@@ -1,8 +1,10 @@
 """Research: has a distilled student learnt its teacher? Both sample the same training-style
 pairs of the corpus's valid split (never the test split) from the same initial noise, Euler
-on the nested grid: the student in N steps, the teacher in N and 2N. Prints each output's
-relative squared error and LSD against the teacher's 2N-step samples (what the student was
-trained to reach) and its LSD against the clean audio.
+on the nested grid: the student in N steps, the teacher in N and 2N (with
+``--teacher-sigma-min``, the teacher's 2N on its grid that ends at sigma_min, as a stage with
+``teacher_sigma_min`` trains towards: :attr:`restore.training.distill.Distillation.teacher_grid`).
+Prints each output's relative squared error and LSD against the teacher's 2N-step samples (what
+the student was trained to reach) and its LSD against the clean audio.
 
     python -m tools.distill_check corpus runs/distill2/model.safetensors --teacher default --steps 2
 
@@ -19,6 +21,7 @@ from data_prep.dataset import ClipDataset
 from data_prep.pairs import make_batch
 from restore.checkpoint import LoadedModel, load_model
 from restore.diffusion.sampling import get_sigmas_nested
+from restore.training.distill import Distillation
 from restore.training.validation import Validator, log_spectral_distance, relative_squared_error
 
 
@@ -38,7 +41,10 @@ def euler_nested(validator: Validator, model: LoadedModel, steps: int) -> torch.
 @click.option("--clip-samples", default=32768, type=int, show_default=True)
 @click.option("--tasks", default="inpaint,bandwidth,transition", show_default=True)
 @click.option("--seed", default=0, type=int, show_default=True)
-def main(corpus, student_file, teacher_file, steps, clips, clip_samples, tasks, seed) -> None:
+@click.option("--teacher-sigma-min", is_flag=True,
+              help="The reference is the teacher's grid ending at sigma_min (teacher_sigma_min).")
+def main(corpus, student_file, teacher_file, steps, clips, clip_samples, tasks, seed,
+         teacher_sigma_min) -> None:
     torch.set_grad_enabled(False)
     stream = iter(ClipDataset(corpus, "valid", clip_samples, seed))
     clean = torch.stack([next(stream) for _ in range(clips)])
@@ -46,11 +52,13 @@ def main(corpus, student_file, teacher_file, steps, clips, clip_samples, tasks, 
     teacher = load_model(None if teacher_file == "default" else teacher_file)
     student = load_model(student_file)
     validator = Validator(clean, pairs, teacher.diffusion, seed + 2)  # one initial noise for all
-    reference = euler_nested(validator, teacher, 2 * steps)
+    grid = Distillation(teacher.denoiser, steps, final_sigma_min=teacher_sigma_min).teacher_grid
+    reference = validator.samples(teacher.denoiser, "euler", sigmas=grid)
     rows = (("teacher", steps, euler_nested(validator, teacher, steps)),
             ("student", steps, euler_nested(validator, student, steps)),
             ("teacher", 2 * steps, reference))
-    click.echo(f"{clips} clips of {clip_samples} samples ({tasks}), Euler on the nested grid")
+    click.echo(f"{clips} clips of {clip_samples} samples ({tasks}), Euler on the nested grid"
+               f"{' (the reference ending at sigma_min)' if teacher_sigma_min else ''}")
     for name, count, output in rows:
         error = relative_squared_error(output, reference)
         click.echo(f"{name} {count} steps: relative squared error to the teacher's {2 * steps} "

@@ -1,6 +1,6 @@
 """Inpainting quality and speed against the real context around each gap, on the corpus's valid
-split (issue 14: CPU inpainting <= 0.5 s per 100 ms dropout; the window is the gap plus
-``CONTEXT_SECONDS`` on each side, so its length sets the cost of every dropout).
+split (issue 14: CPU inpainting <= 0.5 s per 100 ms dropout; the window is the gap plus its
+context on each side, so the context sets the cost of every dropout).
 
 Every clip gets one gap per length, placed as the evaluation's ``gap_<ms>ms`` cases; each
 context is run through ``restore.inpaint`` (``method="diffusion"``, the model's default steps)
